@@ -1,0 +1,1 @@
+"""dealcraft: deal desk and sales-process management."""

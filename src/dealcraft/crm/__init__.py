@@ -1,0 +1,1 @@
+"""The buyers: accounts (companies) and contacts (people at them)."""
