@@ -29,6 +29,15 @@ class Org:
     vera: User
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    """Argon2 is deliberately slow; tests hash persona passwords with a cheap hasher instead.
+
+    tests/services/test_passwords.py checks that production still hashes with Argon2.
+    """
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def org(db: Any) -> Org:
     from dealcraft.people.services import create_user

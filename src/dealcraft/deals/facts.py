@@ -43,7 +43,7 @@ def deal_field_values(deal: Deal) -> dict[str, Any]:
 
 
 def facts_for_deals(deals: Sequence[Deal], today: date | None = None) -> dict[int, DealFacts]:
-    """Facts for each deal, in six queries whatever the number of deals.
+    """Facts for each deal, in five queries whatever the number of deals.
 
     Deals should come with `account` and `next_step` selected.
     """

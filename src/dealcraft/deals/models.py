@@ -218,7 +218,7 @@ class StageHistory(AppendOnlyModel):
         REOPEN = "reopen", "Reopened"
         UPDATE = "update", "Amount or date changed"
 
-    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="history")
+    deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="history")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     from_stage = models.CharField(max_length=64, blank=True, default="")
     to_stage = models.CharField(max_length=64)

@@ -21,7 +21,12 @@ from dealcraft.domain.gates import Transition, UnknownStage, check_transition
 from dealcraft.domain.process import ACTIVITY_KINDS, QUALIFICATION_LEVEL_MAX, Process
 from dealcraft.errors import Conflict, GateRefused, InvalidInput, NotAllowed, NotFound
 from dealcraft.people.models import User
-from dealcraft.people.permissions import can_edit_deal, can_override, can_view_deal
+from dealcraft.people.permissions import (
+    managed_team_ids,
+    can_edit_deal,
+    can_override,
+    can_view_deal,
+)
 from dealcraft.processes.models import ProcessVersion
 from dealcraft.processes.services import active_process
 
@@ -212,8 +217,15 @@ def create_deal(*, acting_user: User, name: str, amount: Any, currency: str | No
         probability=first.probability,
         fields=_clean_custom_fields(process, fields or {}),
         process_version=version,
-        external_source=external_source, external_id=external_id,
+        external_source=_clean_text(external_source, "external_source", max_length=30,
+                                    required=False),
+        external_id=_clean_text(external_id, "external_id", max_length=100, required=False),
     )
+    if deal.external_id and Deal.objects.filter(external_source=deal.external_source,
+                                                external_id=deal.external_id).exists():
+        raise InvalidInput(f"a deal with external id '{deal.external_id}' from "
+                           f"'{deal.external_source or 'unknown source'}' already exists",
+                           "external_id")
     if acting_user.role == "manager" and not can_edit_deal(acting_user, deal):
         raise NotAllowed("Managers create deals for their own teams only.")
     with transaction.atomic():
@@ -262,6 +274,9 @@ def update_deal(*, acting_user: User, deal: Deal | int, version: int | None,
                 raise InvalidInput("owner must be an active user", "owner")
             if acting_user.role == "rep" and owner.pk != acting_user.pk:
                 raise NotAllowed("Ask your manager to reassign a deal.")
+            if acting_user.role == "manager" and owner.pk != acting_user.pk \
+                    and owner.team_id not in managed_team_ids(acting_user):
+                raise NotAllowed("Managers reassign deals within the teams they manage.")
             put("owner", owner)
             put("team_id", owner.team_id)
         if "forecast_category" in changes:
@@ -607,8 +622,11 @@ def reopen_deal(*, acting_user: User, deal: Deal | int, reason: str, to: str = "
         current.probability, current.forecast_category = stage.probability, stage.forecast_category
         current.stage_entered_at = timezone.now()
         current.process_version = proc_version
+        # An open deal carries no loss; the `lost` history row keeps what it was.
+        current.lost_reason = current.lost_reason_category = current.lost_from_stage = ""
         _touch(current, ["status", "stage", "closed_at", "probability", "forecast_category",
-                         "stage_entered_at", "process_version"])
+                         "stage_entered_at", "process_version", "lost_reason",
+                         "lost_reason_category", "lost_from_stage"])
         _history(current, kind=StageHistory.Kind.REOPEN, from_stage=from_status,
                  to_stage=target, by=acting_user, version=proc_version,
                  gate_result={"reason": reason})

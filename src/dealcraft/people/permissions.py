@@ -9,7 +9,8 @@ from django.db.models import Q, QuerySet
 READ_ALL_ROLES = ("admin", "ops")
 
 
-def _managed_team_ids(user: Any) -> list[int]:
+def managed_team_ids(user: Any) -> list[int]:
+    """Ids of the teams a user manages, read once per user object."""
     cached = getattr(user, "_managed_team_ids", None)
     if cached is None:
         cached = list(user.managed_teams.values_list("id", flat=True))
@@ -30,7 +31,7 @@ def visible_deals(user: Any, deals: QuerySet[Any], *, visibility: str = "team") 
     if role in READ_ALL_ROLES:
         return deals
     if role == "manager":
-        return deals.filter(Q(team_id__in=_managed_team_ids(user)) | Q(owner_id=user.pk))
+        return deals.filter(Q(team_id__in=managed_team_ids(user)) | Q(owner_id=user.pk))
     if role == "rep":
         if visibility == "all":
             return deals
@@ -49,7 +50,7 @@ def can_view_deal(user: Any, deal: Any, *, visibility: str = "team") -> bool:
     if role in READ_ALL_ROLES or deal.owner_id == user.pk:
         return True
     if role == "manager":
-        return deal.team_id in _managed_team_ids(user)
+        return deal.team_id in managed_team_ids(user)
     if role == "rep":
         return visibility == "all" or (user.team_id is not None and deal.team_id == user.team_id)
     if role == "viewer":
@@ -64,7 +65,7 @@ def can_edit_deal(user: Any, deal: Any) -> bool:
     if user.role == "admin":
         return True
     if user.role == "manager":
-        return deal.owner_id == user.pk or deal.team_id in _managed_team_ids(user)
+        return deal.owner_id == user.pk or deal.team_id in managed_team_ids(user)
     if user.role == "rep":
         return deal.owner_id == user.pk
     return False
@@ -76,4 +77,4 @@ def can_override(user: Any, deal: Any) -> bool:
         return False
     if user.role == "admin":
         return True
-    return user.role == "manager" and deal.team_id in _managed_team_ids(user)
+    return user.role == "manager" and deal.team_id in managed_team_ids(user)

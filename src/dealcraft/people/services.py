@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import models, transaction
 from django.utils import timezone
 
 from dealcraft.audit.services import record
-from dealcraft.errors import InvalidInput, NotAllowed
+from dealcraft.errors import InvalidInput, NotAllowed, NotFound
 
 from .models import ApiToken, Role, Team, User
 
@@ -37,6 +39,16 @@ def create_user(*, acting_user: Any, username: str, role: str, team: str | None 
         raise InvalidInput("a username is 1 to 150 characters", "username")
     if User.objects.filter(username=username).exists():
         raise InvalidInput(f"user '{username}' already exists", "username")
+    for field, value in (("first_name", first_name), ("last_name", last_name)):
+        if len(value) > 150:
+            raise InvalidInput(f"{field} is longer than 150 characters", field)
+    if email:
+        try:
+            if len(email) > 254:
+                raise ValidationError("too long")
+            validate_email(email)
+        except ValidationError:
+            raise InvalidInput(f"{email!r} is not an email address", "email") from None
     with transaction.atomic():
         team_obj = ensure_team(team, acting_user=acting_user) if team else None
         user = User(username=username, role=role, first_name=first_name, last_name=last_name,
@@ -53,6 +65,21 @@ def create_user(*, acting_user: Any, username: str, role: str, team: str | None 
         record(actor=acting_user, action="user.create", obj=user,
                changes={"username": username, "role": role, "team": team or ""})
     return user
+
+
+def add_team_manager(*, acting_user: Any, team: str, manager: User) -> Team:
+    """Make a manager manage one more team (created when missing)."""
+    if acting_user is not None and getattr(acting_user, "role", None) not in ("admin", "ops"):
+        raise NotAllowed("Only admins and revenue operations assign managers.")
+    if manager.role != Role.MANAGER:
+        raise InvalidInput(f"{manager.username} is not a manager", "manager")
+    with transaction.atomic():
+        team_obj = ensure_team(team, acting_user=acting_user)
+        if not team_obj.managers.filter(pk=manager.pk).exists():
+            team_obj.managers.add(manager)
+            record(actor=acting_user, action="team.add_manager", obj=team_obj,
+                   changes={"team": team_obj.name, "manager": manager.username})
+    return team_obj
 
 
 def create_token(*, acting_user: Any, user: User, read_only: bool = False,
@@ -73,3 +100,51 @@ def create_token(*, acting_user: Any, user: User, read_only: bool = False,
            changes={"user": user.username, "read_only": read_only,
                     "expires_at": token.expires_at})
     return token, key
+
+
+def revoke_token(*, acting_user: Any, prefix: str) -> ApiToken:
+    """Revoke the API token whose key starts with `prefix` (as `token list` shows it).
+
+    Revoking a token that is already revoked changes nothing and returns it as it is.
+    """
+    prefix = prefix.strip()
+    if not prefix:
+        raise InvalidInput("give the token's prefix", "prefix")
+    with transaction.atomic():
+        matches = list(ApiToken.objects.select_for_update().select_related("user")
+                       .filter(key_prefix=prefix)[:2])
+        if not matches:
+            raise NotFound(f"no token has the prefix '{prefix}'")
+        if len(matches) > 1:
+            raise InvalidInput(f"more than one token has the prefix '{prefix}'", "prefix")
+        token = matches[0]
+        if acting_user is not None and acting_user.pk != token.user_id \
+                and getattr(acting_user, "role", None) != Role.ADMIN:
+            raise NotAllowed("Only admins revoke other users' tokens.")
+        if token.revoked_at is not None:
+            return token
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        record(actor=acting_user, action="token.revoke", obj=token,
+               changes={"user": token.user.username, "prefix": token.key_prefix})
+    return token
+
+
+#: How stale a token's `last_used_at` may be; finer tracking would cost a write per request.
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+
+
+def note_token_use(token: ApiToken, *, now: datetime | None = None) -> None:
+    """Record that a token was just used, at most once per `TOKEN_USE_RESOLUTION`.
+
+    Not audited: it is bookkeeping about the credential, not a change anyone made.
+    """
+    now = now or timezone.now()
+    if token.last_used_at is not None and now - token.last_used_at < TOKEN_USE_RESOLUTION:
+        return
+    # The condition is repeated in SQL so that concurrent requests write once between them.
+    ApiToken.objects.filter(pk=token.pk).filter(
+        models.Q(last_used_at__isnull=True)
+        | models.Q(last_used_at__lt=now - TOKEN_USE_RESOLUTION)
+    ).update(last_used_at=now)
+    token.last_used_at = now

@@ -75,7 +75,7 @@ def apply_process(source: str, *, acting_user: Any, note: str = "") -> ProcessVe
         last = ProcessVersion.objects.order_by("-number").values_list("number", flat=True).first()
         ProcessVersion.objects.filter(is_active=True).update(is_active=False)
         version = ProcessVersion.objects.create(
-            number=(last or 0) + 1, name=process.name, source=source, sha256=digest,
+            number=(last or 0) + 1, name=process.name[:200], source=source, sha256=digest,
             is_active=True, applied_by=acting_user if getattr(acting_user, "pk", None) else None,
             note=note[:300],
         )

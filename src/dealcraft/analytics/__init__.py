@@ -1,0 +1,1 @@
+"""Read-only analytics over deals and their stage history: reports and, later, forecasts."""

@@ -1,0 +1,135 @@
+"""Next steps, activities, stakeholders and qualification answers recorded on a deal."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from dealcraft.crm.services import create_contact
+from dealcraft.deals.models import Activity, Deal, NextStep, QualificationAnswer, Stakeholder
+from dealcraft.deals.services import (
+    answer_qualification,
+    log_activity,
+    name_stakeholder,
+    set_next_step,
+)
+from dealcraft.errors import InvalidInput, NotAllowed
+
+from .conftest import reload
+
+
+@pytest.fixture
+def deal(make_deal: Any) -> Deal:
+    return make_deal()
+
+
+def test_new_next_step_replaces_the_current_one_and_keeps_the_old_in_history(
+        org: Any, deal: Deal) -> None:
+    soon = timezone.localdate() + timedelta(days=3)
+    first = set_next_step(acting_user=org.alice, deal=deal, text="Send agenda", due=soon)
+    second = set_next_step(acting_user=org.alice, deal=deal, text="Discovery call",
+                           due=soon + timedelta(days=4), buyer_confirmed=True)
+
+    stored = reload(deal)
+    assert stored.next_step == second
+    assert stored.version == 3
+    assert set(NextStep.objects.filter(deal=deal)) == {first, second}
+    assert (second.owner, second.set_by, second.buyer_confirmed) == (org.alice, org.alice, True)
+
+
+@pytest.mark.parametrize(("kwargs", "field"), [
+    ({"text": "", "due": "2031-01-01"}, "text"),
+    ({"text": "Call", "due": "whenever"}, "due"),
+])
+def test_next_step_needs_text_and_a_date(org: Any, deal: Deal, kwargs: dict[str, Any],
+                                         field: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        set_next_step(acting_user=org.alice, deal=deal, **kwargs)
+
+    assert refused.value.field == field
+    assert reload(deal).next_step is None
+
+
+def test_call_is_logged_as_done_and_task_as_open(org: Any, deal: Deal) -> None:
+    call = log_activity(acting_user=org.alice, deal=deal, kind="call", subject="Intro call")
+    task = log_activity(acting_user=org.alice, deal=deal, kind="task", subject="Send deck",
+                        due_at=timezone.now() + timedelta(days=1))
+
+    assert Activity.objects.get(pk=call.pk).done_at is not None
+    assert Activity.objects.get(pk=task.pk).done_at is None
+
+
+def test_unknown_activity_kind_is_refused(org: Any, deal: Deal) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        log_activity(acting_user=org.alice, deal=deal, kind="carrier_pigeon", subject="Coo")
+
+    assert refused.value.field == "kind"
+
+
+def test_other_teams_rep_cannot_log_on_norths_deal(org: Any, deal: Deal) -> None:
+    with pytest.raises(NotAllowed):
+        log_activity(acting_user=org.charlie, deal=deal, kind="note", subject="Peeking")
+
+    assert not Activity.objects.exists()
+
+
+def test_naming_the_same_stakeholder_again_updates_influence_and_support(
+        org: Any, deal: Deal) -> None:
+    contact = create_contact(acting_user=org.alice, account=None, first_name="Eve")
+    name_stakeholder(acting_user=org.alice, deal=deal, contact=contact, role="champion")
+
+    name_stakeholder(acting_user=org.alice, deal=deal, contact=contact, role="champion",
+                     influence=3, support=1)
+
+    (stakeholder,) = Stakeholder.objects.filter(deal=deal)
+    assert (stakeholder.influence, stakeholder.support) == (3, 1)
+
+
+@pytest.mark.parametrize(("kwargs", "field"), [
+    ({"role": "mascot"}, "role"),
+    ({"role": "champion", "influence": 5}, "influence"),
+])
+def test_stakeholder_role_must_come_from_the_process(org: Any, deal: Deal,
+                                                     kwargs: dict[str, Any], field: str) -> None:
+    contact = create_contact(acting_user=org.alice, account=None, first_name="Eve")
+
+    with pytest.raises(InvalidInput) as refused:
+        name_stakeholder(acting_user=org.alice, deal=deal, contact=contact, **kwargs)
+
+    assert refused.value.field == field
+
+
+def test_qualification_answer_is_stored_and_replaced(org: Any, deal: Deal) -> None:
+    answer_qualification(acting_user=org.alice, deal=deal, framework="bant",
+                         criterion="budget", level=1)
+    answer_qualification(acting_user=org.alice, deal=deal, framework="bant",
+                         criterion="budget", level=3, evidence="Budget line in the FY plan")
+
+    (answer,) = QualificationAnswer.objects.filter(deal=deal)
+    assert (answer.level, answer.evidence) == (3, "Budget line in the FY plan")
+
+
+def test_confirmed_answer_needs_its_evidence(org: Any, deal: Deal) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        answer_qualification(acting_user=org.alice, deal=deal, framework="meddicc",
+                             criterion="champion", level=3)
+
+    assert refused.value.field == "evidence"
+
+
+@pytest.mark.parametrize(("kwargs", "field"), [
+    ({"framework": "spiced", "criterion": "pain", "level": 1}, "framework"),
+    ({"framework": "bant", "criterion": "champion", "level": 1}, "criterion"),
+    ({"framework": "bant", "criterion": "budget", "level": 4}, "level"),
+    ({"framework": "bant", "criterion": "budget", "level": True}, "level"),
+])
+def test_bad_qualification_answer_is_refused(org: Any, deal: Deal, kwargs: dict[str, Any],
+                                             field: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        answer_qualification(acting_user=org.alice, deal=deal, **kwargs)
+
+    assert refused.value.field == field
+    assert not QualificationAnswer.objects.exists()
