@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "ninja",
     "dealcraft.people",
     "dealcraft.processes",
     "dealcraft.crm",
@@ -173,6 +174,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = DEALCRAFT_HOME / "static"
 MEDIA_ROOT = DEALCRAFT_HOME / "media"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise expects it to exist before collectstatic runs
 # Serve app static files straight from the finders too, so a demo works without collectstatic.
 WHITENOISE_USE_FINDERS = True
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # 2.5 MB

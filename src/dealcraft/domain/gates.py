@@ -78,7 +78,10 @@ def _comparable(value: Any, ftype: str, choices: Sequence[str]) -> Any:
     if ftype == "number":
         if isinstance(value, bool):
             raise ValueError
-        return Decimal(str(value))
+        number = Decimal(str(value))
+        if number.is_nan():  # NaN cannot be ordered: Decimal raises rather than answer
+            raise ValueError
+        return number
     if ftype == "date":
         if isinstance(value, datetime):
             return value.date()
@@ -134,9 +137,9 @@ def unmet_reason(process: Process, criterion: Criterion, facts: DealFacts) -> st
         case "field_compare":
             actual = facts.fields.get(c.field)
             if _empty(actual) or not _compare(process, c, actual):
-                shown = "not set" if _empty(actual) else repr(actual)
-                return (f"{_field_label(process, c.field)} must be {_OPS[c.op]} "
-                        f"{_show(c.value)} (now {shown}).")
+                shown = "not set" if _empty(actual) else _show(actual)
+                wanted = " ".join(w for w in (_OPS[c.op], _show(c.value)) if w)
+                return f"{_field_label(process, c.field)} must be {wanted} (now {shown})."
         case "checklist":
             if c.key not in facts.evidence:
                 return "Confirm with evidence (a note, a link or a file)."
@@ -192,8 +195,13 @@ _OPS = {"eq": "", "ne": "other than", "gt": "more than", "gte": "at least", "lt"
 
 
 def _show(value: Any) -> str:
+    """A value as a rep reads it: dates in ISO form, booleans as in the process file."""
     if isinstance(value, tuple | list):
-        return ", ".join(str(v) for v in value)
+        return ", ".join(_show(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, date):
+        return value.isoformat()
     return str(value)
 
 

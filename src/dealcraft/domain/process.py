@@ -232,7 +232,7 @@ class Process:
 def parse_process(text: str) -> tuple[Process | None, list[Problem]]:
     """Validate process-file text. Returns the process, or None with every problem found."""
     data, problems = load(text)
-    if data is None:
+    if data is None and problems:
         return None, problems
     validator = _Validator(problems)
     validator.validate(data)
@@ -277,7 +277,8 @@ class _Validator:
     def text(self, value: Any, line: int, where: str) -> bool:
         if isinstance(value, str) and value.strip():
             return True
-        self.error(line, f"{where} must be non-empty text, not {_type_name(value)}")
+        shown = "blank" if isinstance(value, str) else _type_name(value)
+        self.error(line, f"{where} must be non-empty text, not {shown}")
         return False
 
     def key(self, value: Any, line: int, where: str) -> bool:
@@ -313,7 +314,8 @@ class _Validator:
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.error(line, f"{where} must be a number, not {_type_name(value)}")
             return False
-        if value < lo or value > hi or (exclusive_lo and value == lo):
+        # Written as a range test so that NaN (`.nan` in YAML) is out of range too.
+        if not lo <= value <= hi or (exclusive_lo and value == lo):
             low = f"more than {lo:g}" if exclusive_lo else f"{lo:g}"
             self.error(line, f"{where} {value:g} is out of range ({low} to {hi:g})")
             return False
@@ -753,7 +755,7 @@ class _Validator:
     def compare_value(self, crit: LDict, where: str) -> None:
         fname, op, value = crit["field"], crit["op"], crit["value"]
         line = crit.line_of("value")
-        ftype = self.field_types.get(fname)
+        ftype = self.field_types.get(fname) if isinstance(fname, str) else None
         if ftype is None:
             return
         values = value if op == "in" else [value]
