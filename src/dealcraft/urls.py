@@ -2,6 +2,9 @@
 
 from django.urls import include, path
 
+from dealcraft.api.app import api
+
 urlpatterns = [
+    path("api/v1/", api.urls),
     path("", include("dealcraft.web.urls")),
 ]

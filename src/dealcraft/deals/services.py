@@ -22,10 +22,10 @@ from dealcraft.domain.process import ACTIVITY_KINDS, QUALIFICATION_LEVEL_MAX, Pr
 from dealcraft.errors import Conflict, GateRefused, InvalidInput, NotAllowed, NotFound
 from dealcraft.people.models import User
 from dealcraft.people.permissions import (
-    managed_team_ids,
     can_edit_deal,
     can_override,
     can_view_deal,
+    managed_team_ids,
 )
 from dealcraft.processes.models import ProcessVersion
 from dealcraft.processes.services import active_process

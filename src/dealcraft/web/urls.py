@@ -1,2 +1,22 @@
+"""Web pages: sign-in, the deal list, the deal page, and the health check."""
 
-urlpatterns: list = []
+from django.contrib.auth import views as auth_views
+from django.urls import path, reverse_lazy
+from django.views.generic import RedirectView
+
+from . import views
+
+app_name = "web"
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="web:deal-list", permanent=False), name="home"),
+    path("login/", auth_views.LoginView.as_view(template_name="web/login.html",
+                                                redirect_authenticated_user=True),
+         name="login"),
+    # Django's LogoutView accepts POST only, so a link or an image cannot sign anyone out.
+    path("logout/", auth_views.LogoutView.as_view(next_page=reverse_lazy("web:login")),
+         name="logout"),
+    path("deals/", views.deal_list, name="deal-list"),
+    path("deals/<int:deal_id>/", views.deal_detail, name="deal-detail"),
+    path("healthz", views.healthz, name="healthz"),
+]

@@ -1,0 +1,1 @@
+"""The REST API, mounted at `/api/v1/` (see docs/api.md)."""
