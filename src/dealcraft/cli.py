@@ -576,9 +576,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
         call_command("flush", interactive=False, verbosity=0)
         print("emptied the database")
-    from dealcraft.demo.builder import build_demo
+    from dealcraft.demo.builder import build_demo, existing_demo
 
-    result = build_demo(deals=args.deals, seed=args.seed, progress=True)
+    result = None if args.reset else existing_demo()
+    if result is None:
+        result = build_demo(deals=args.deals, seed=args.seed, progress=True)
     if getattr(result, "summary", ""):
         print(result.summary)
     logins = [_Login(*login) for login in getattr(result, "logins", ())]
