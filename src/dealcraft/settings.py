@@ -77,10 +77,12 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",
+    "django_htmx",
     "dealcraft.people",
     "dealcraft.processes",
     "dealcraft.crm",
     "dealcraft.deals",
+    "dealcraft.discovery",
     "dealcraft.audit",
     "dealcraft.web",
 ]
@@ -95,6 +97,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -1,7 +1,7 @@
 """Web pages: sign-in, the deal list, the deal page, and the health check."""
 
 from django.contrib.auth import views as auth_views
-from django.urls import path, reverse_lazy
+from django.urls import include, path, reverse_lazy
 from django.views.generic import RedirectView
 
 from . import views
@@ -19,4 +19,9 @@ urlpatterns = [
     path("deals/", views.deal_list, name="deal-list"),
     path("deals/<int:deal_id>/", views.deal_detail, name="deal-detail"),
     path("healthz", views.healthz, name="healthz"),
+    path("", include("dealcraft.web.board.urls")),
+    path("", include("dealcraft.web.deal.urls")),
+    path("", include("dealcraft.web.today.urls")),
+    path("", include("dealcraft.web.team.urls")),
+    path("", include("dealcraft.web.processview.urls")),
 ]

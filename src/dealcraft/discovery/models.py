@@ -1,0 +1,1 @@
+"""Discovery and solution workspace records (see the package docstring)."""
