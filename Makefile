@@ -16,7 +16,7 @@ export DJANGO_SETTINGS_MODULE
 LINT_PATHS = $(wildcard src tests benchmarks)
 
 .DEFAULT_GOAL := test
-.PHONY: install demo test check-migrations lint ruff mypy pytest clean distclean
+.PHONY: install demo test check-migrations lint ruff mypy pytest browser-deps clean distclean
 
 $(INSTALLED): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -43,8 +43,23 @@ lint: ruff mypy
 pytest: $(INSTALLED)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
+# The browser tests drive Debian's chromium (Playwright's own browser downloads are not used).
+CHROMIUM = /usr/bin/chromium
+
+browser-deps:
+	@if [ -x $(CHROMIUM) ]; then \
+		echo "browser-deps: $$($(CHROMIUM) --version 2>/dev/null || echo $(CHROMIUM))"; \
+	else \
+		echo "browser-deps: $(CHROMIUM) is missing; installing Debian's chromium"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium \
+			|| { echo "browser-deps: cannot install chromium (run as root on Debian:" \
+			          "apt-get install chromium)" >&2; exit 1; }; \
+		test -x $(CHROMIUM) \
+			|| { echo "browser-deps: chromium installed but $(CHROMIUM) is missing" >&2; exit 1; }; \
+	fi
+
 # Sequential on purpose: cheap checks first, tests last.
-test: $(INSTALLED)
+test: $(INSTALLED) browser-deps
 	$(MAKE) --no-print-directory check-migrations
 	$(MAKE) --no-print-directory ruff
 	$(MAKE) --no-print-directory mypy

@@ -91,6 +91,7 @@ AUTH_USER_MODEL = "people.User"
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "dealcraft.web.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -8,15 +8,17 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from dealcraft.audit.models import AuditEvent
 from dealcraft.crm.services import create_contact
 from dealcraft.deals.models import Activity, Deal, NextStep, QualificationAnswer, Stakeholder
 from dealcraft.deals.services import (
     answer_qualification,
+    complete_activity,
     log_activity,
     name_stakeholder,
     set_next_step,
 )
-from dealcraft.errors import InvalidInput, NotAllowed
+from dealcraft.errors import InvalidInput, NotAllowed, NotFound
 
 from .conftest import reload
 
@@ -133,3 +135,43 @@ def test_bad_qualification_answer_is_refused(org: Any, deal: Deal, kwargs: dict[
 
     assert refused.value.field == field
     assert not QualificationAnswer.objects.exists()
+
+
+def test_completing_a_task_marks_it_done_and_audits_who_did_it(org: Any, deal: Deal) -> None:
+    task = log_activity(acting_user=org.alice, deal=deal, kind="task", subject="Send deck",
+                        due_at=timezone.now() + timedelta(days=1))
+
+    done = complete_activity(acting_user=org.alice, activity=task)
+
+    assert Activity.objects.get(pk=task.pk).done_at == done.done_at is not None
+    event = AuditEvent.objects.filter(action="activity.complete").get()
+    assert (event.actor, event.deal_id, event.object_id) == (org.alice, deal.pk, str(task.pk))
+    assert event.changes == {"kind": "task", "subject": "Send deck"}
+
+
+def test_a_done_activity_cannot_be_completed_twice(org: Any, deal: Deal) -> None:
+    call = log_activity(acting_user=org.alice, deal=deal, kind="call", subject="Intro call")
+    done_at = Activity.objects.get(pk=call.pk).done_at
+
+    with pytest.raises(InvalidInput) as refused:
+        complete_activity(acting_user=org.alice, activity=call.pk)
+
+    assert refused.value.field == "activity"
+    assert Activity.objects.get(pk=call.pk).done_at == done_at
+    assert not AuditEvent.objects.filter(action="activity.complete").exists()
+
+
+@pytest.mark.parametrize("persona", ["bob", "vera", "charlie"])
+def test_only_someone_who_may_edit_the_deal_completes_its_tasks(org: Any, deal: Deal,
+                                                                persona: str) -> None:
+    task = log_activity(acting_user=org.alice, deal=deal, kind="task", subject="Send deck")
+
+    with pytest.raises(NotAllowed):
+        complete_activity(acting_user=getattr(org, persona), activity=task)
+
+    assert Activity.objects.get(pk=task.pk).done_at is None
+
+
+def test_completing_a_missing_activity_is_not_found(org: Any) -> None:
+    with pytest.raises(NotFound):
+        complete_activity(acting_user=org.alice, activity=999999)

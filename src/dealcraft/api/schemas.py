@@ -366,6 +366,8 @@ class CriterionOut(Schema):
     since_stage: str
     approval: str
     milestone: str
+    item: str = Field(default="", description="For `workspace` criteria: the workspace item.")
+    layer: str = Field(default="", description="For `workspace` criteria: the question layer.")
 
 
 class StageOut(Schema):

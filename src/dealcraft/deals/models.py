@@ -66,7 +66,12 @@ class Deal(models.Model):
     class Meta:
         ordering = ["-id"]
         indexes = [
-            models.Index(fields=["status", "stage"]),
+            # The board: per-stage totals by currency and the cards of a column, for open
+            # deals, read from the index alone even at 100,000 open deals.
+            models.Index(fields=["status", "stage", "currency", "team", "owner", "amount"],
+                         name="deal_board_totals"),
+            models.Index(fields=["status", "stage", "expected_close", "id"],
+                         name="deal_board_cards"),
             models.Index(fields=["owner", "status"]),
             models.Index(fields=["team", "status"]),
             models.Index(fields=["expected_close"]),

@@ -416,6 +416,29 @@ def log_activity(*, acting_user: User, deal: Deal | int, kind: str, subject: str
     return activity
 
 
+def complete_activity(*, acting_user: User, activity: Activity | int) -> Activity:
+    """Mark an open activity (usually a scheduled task) done now."""
+    pk = activity.pk if isinstance(activity, Activity) else activity
+    deal_id = Activity.objects.filter(pk=pk).values_list("deal_id", flat=True).first()
+    if deal_id is None:
+        raise NotFound(f"activity {pk} does not exist")
+    with transaction.atomic():
+        # The deal is locked first, as every other deal service does, so two writers on the
+        # same deal always queue in the same order.
+        current = _lock(deal_id)
+        _require_edit(acting_user, current)
+        done = Activity.objects.select_for_update().get(pk=pk)
+        if done.done_at is not None:
+            raise InvalidInput("this activity is already done", "activity")
+        done.done_at = timezone.now()
+        done.save(update_fields=["done_at"])
+        current.updated_at = done.done_at
+        current.save(update_fields=["updated_at"])
+        record(actor=acting_user, action="activity.complete", obj=done, deal=current,
+               changes={"kind": done.kind, "subject": done.subject})
+    return done
+
+
 def name_stakeholder(*, acting_user: User, deal: Deal | int, contact: Contact, role: str,
                      influence: int = 2, support: int = 0) -> Stakeholder:
     """Name a contact's role on the deal (economic buyer, champion…)."""

@@ -15,6 +15,24 @@ from typing import Any
 from .process import Criterion, Process
 from .scoring import framework_score
 
+RESEARCH_PARTS = ("company", "role", "trigger events", "likely pains")
+
+
+@dataclass(frozen=True)
+class WorkspaceFacts:
+    """What a deal's discovery and solution workspaces hold, for `workspace` criteria."""
+
+    research: frozenset[str] = frozenset()  # the RESEARCH_PARTS written
+    agenda_agreed: bool = False
+    answered_questions: frozenset[str] = frozenset()
+    summary_written: bool = False
+    next_steps_written: bool = False
+    capabilities_recommended: int = 0
+    capabilities_unlinked: int = 0  # recommended without a confirmed pain: feature dumping
+    demo_plan_written: bool = False
+    demo_date: date | None = None
+    value_answer: str = ""  # the buyer's answer at the value checkpoint: yes | partly | no
+
 
 @dataclass(frozen=True)
 class DealFacts:
@@ -31,6 +49,7 @@ class DealFacts:
     stage_entered: Mapping[str, datetime] = field(default_factory=dict)
     approvals: frozenset[str] = frozenset()
     milestones_done: frozenset[str] = frozenset()
+    workspace: WorkspaceFacts = field(default_factory=WorkspaceFacts)
 
 
 @dataclass(frozen=True)
@@ -185,8 +204,58 @@ def unmet_reason(process: Process, criterion: Criterion, facts: DealFacts) -> st
         case "buyer_milestone":
             if c.milestone not in facts.milestones_done:
                 return f"The buyer has not marked '{c.milestone}' done."
+        case "workspace":
+            return _workspace_reason(process, c, facts.workspace)
         case _:
             return f"Unknown criterion kind '{c.kind}'."
+    return None
+
+
+def _workspace_reason(process: Process, c: Criterion, ws: WorkspaceFacts) -> str | None:
+    match c.item:
+        case "research_done":
+            missing = [part for part in RESEARCH_PARTS if part not in ws.research]
+            if missing:
+                return f"Write the pre-call research on: {', '.join(missing)}."
+        case "agenda_agreed":
+            if not ws.agenda_agreed:
+                return "Agree the call's agenda with the buyer and record it."
+        case "questions_answered":
+            keys = process.discovery_question_keys(c.layer)
+            needed = int(c.min) if c.min else len(keys)
+            answered = sum(1 for k in keys if k in ws.answered_questions)
+            if answered < needed:
+                scope = f"{c.layer.replace('_', ' ')} " if c.layer else ""
+                return (f"Answer {needed - answered} more {scope}discovery "
+                        f"question{'' if needed - answered == 1 else 's'} "
+                        f"({answered} of {needed} answered).")
+        case "summary_written":
+            missing = [part for part, done in (("the discovery summary", ws.summary_written),
+                                               ("its next steps", ws.next_steps_written))
+                       if not done]
+            if missing:
+                return f"Write {' and '.join(missing)}."
+        case "capabilities_mapped":
+            if not ws.capabilities_recommended:
+                return "Recommend at least one capability, linked to a confirmed pain."
+            if ws.capabilities_unlinked:
+                n = ws.capabilities_unlinked
+                return (f"Link {n} recommended capabilit{'y' if n == 1 else 'ies'} to a "
+                        "confirmed pain (an unlinked recommendation is feature dumping).")
+        case "demo_planned":
+            missing = [part for part, done in (("its agenda and scenarios", ws.demo_plan_written),
+                                               ("a date", ws.demo_date is not None))
+                       if not done]
+            if missing:
+                return f"Plan the demo: {' and '.join(missing)}."
+        case "value_confirmed":
+            if ws.value_answer != "yes":
+                heard = {"partly": "partly", "no": "no"}.get(ws.value_answer)
+                now = f" (the buyer said {heard})" if heard else ""
+                return ("The buyer has not confirmed that the solution solves the priority "
+                        f"issues{now}.")
+        case _:
+            return f"Unknown workspace item '{c.item}'."
     return None
 
 

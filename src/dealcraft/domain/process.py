@@ -49,7 +49,19 @@ CRITERION_KINDS = (
     "activity",
     "approval",
     "buyer_milestone",
+    "workspace",
 )
+# What the discovery and solution workspaces of a deal can show done (kind `workspace`).
+WORKSPACE_ITEMS = (
+    "research_done",
+    "agenda_agreed",
+    "questions_answered",
+    "summary_written",
+    "capabilities_mapped",
+    "demo_planned",
+    "value_confirmed",
+)
+MAX_QUESTIONS = 200
 
 
 # ---------------------------------------------------------------------------- the model
@@ -76,6 +88,8 @@ class Criterion:
     since_stage: str = ""
     approval: str = ""
     milestone: str = ""
+    item: str = ""
+    layer: str = ""
 
     def describe(self) -> str:
         """A one-line human reading of the rule, for the process view and `process show`."""
@@ -102,7 +116,24 @@ class Criterion:
                 return f"approval '{self.approval}' granted"
             case "buyer_milestone":
                 return f"buyer milestone '{self.milestone}' done"
+            case "workspace":
+                return self._describe_workspace()
         return self.kind
+
+    def _describe_workspace(self) -> str:
+        if self.item == "questions_answered":
+            scope = (f"{self.layer.replace('_', ' ')} discovery questions" if self.layer
+                     else "discovery questions")
+            return (f"at least {self.min:g} {scope} answered" if self.min
+                    else f"every {scope.removesuffix('s')} answered")
+        return {
+            "research_done": "pre-call research written",
+            "agenda_agreed": "agenda agreed by the buyer",
+            "summary_written": "discovery summary and next steps written",
+            "capabilities_mapped": "every recommended capability linked to a confirmed pain",
+            "demo_planned": "demo planned and dated",
+            "value_confirmed": "buyer confirmed the solution solves the priority issues",
+        }.get(self.item, f"workspace item '{self.item}'")
 
 
 @dataclass(frozen=True)
@@ -219,6 +250,11 @@ class Process:
 
     def criterion(self, key: str) -> Criterion | None:
         return next((c for _, c in self.all_criteria() if c.key == key), None)
+
+    def discovery_question_keys(self, layer: str = "") -> tuple[str, ...]:
+        """Keys of the question bank's questions, only those of `layer` when given."""
+        return tuple(q["key"] for q in self.discovery_questions
+                     if not layer or q.get("layer") == layer)
 
     def forward_targets(self, key: str) -> tuple[str, ...]:
         """Stages (and `won`) a deal may move forward to in one step, skip rules aside."""
@@ -430,6 +466,9 @@ class _Validator:
             self.framework_list(top["frameworks"], top.line_of("frameworks"))
         if "qualification" in top:
             self.qualification(top["qualification"], top.line_of("qualification"))
+        # Questions per layer ("" counts them all) and capabilities, for `workspace` criteria.
+        self.question_counts: dict[str, int] = {}
+        self.capability_count = 0
         if "discovery" in top:
             self.discovery(top["discovery"], top.line_of("discovery"))
         if "capabilities" in top:
@@ -437,6 +476,7 @@ class _Validator:
                 top["capabilities"], top.line_of("capabilities"), "capability",
                 ("key", "name", "description", "pains"), ("key", "name"),
             ):
+                self.capability_count += 1
                 if "description" in item:
                     self.text(item["description"], item.line_of("description"),
                               f"capability '{key}' description")
@@ -606,9 +646,11 @@ class _Validator:
                                           "discovery question",
                                           ("key", "layer", "text", "purpose"),
                                           ("key", "layer", "text")):
-            if "layer" in item:
-                self.choice(item["layer"], item.line_of("layer"),
-                            f"discovery question '{key}' layer", QUESTION_LAYERS)
+            if "layer" in item and self.choice(item["layer"], item.line_of("layer"),
+                                               f"discovery question '{key}' layer",
+                                               QUESTION_LAYERS):
+                for counted in ("", item["layer"]):
+                    self.question_counts[counted] = self.question_counts.get(counted, 0) + 1
             for name in ("text", "purpose"):
                 if name in item:
                     self.text(item[name], item.line_of(name), f"discovery question '{key}' {name}")
@@ -662,6 +704,7 @@ class _Validator:
             "activity": (("activity", "count", "since_stage"), ("activity",)),
             "approval": (("approval",), ("approval",)),
             "buyer_milestone": (("milestone",), ("milestone",)),
+            "workspace": (("item", "layer", "min"), ("item",)),
         }
         items = self.seq(value, line, f"{where} exit_criteria")
         for i, raw in enumerate(items or ()):
@@ -751,6 +794,40 @@ class _Validator:
             self.key(crit["approval"], at("approval"), f"{where} approval")
         elif kind == "buyer_milestone" and "milestone" in crit:
             self.key(crit["milestone"], at("milestone"), f"{where} milestone")
+        elif kind == "workspace" and "item" in crit:
+            self.workspace_criterion(crit, where)
+
+    def workspace_criterion(self, crit: LDict, where: str) -> None:
+        item = crit["item"]
+        if not self.choice(item, crit.line_of("item"), f"{where} item", WORKSPACE_ITEMS):
+            return
+        if item != "questions_answered":
+            for name in ("layer", "min"):
+                if name in crit:
+                    self.error(crit.line_of(name), f"{where} '{name}' applies only to item "
+                                                   "questions_answered")
+            if item == "capabilities_mapped" and not self.capability_count:
+                self.error(crit.line_of("item"), f"{where} maps capabilities, but the process "
+                                                 "defines no 'capabilities'")
+            return
+        layer = ""
+        if "layer" in crit:
+            if not self.choice(crit["layer"], crit.line_of("layer"), f"{where} layer",
+                               QUESTION_LAYERS):
+                return
+            layer = crit["layer"]
+        available = self.question_counts.get(layer, 0)
+        if not available:
+            scope = f"in layer '{layer}'" if layer else "at all"
+            self.error(crit.line_of("layer" if layer else "item"),
+                       f"{where} counts answered discovery questions, but the process has no "
+                       f"discovery questions {scope}")
+            return
+        if "min" in crit and self.integer(crit["min"], crit.line_of("min"), f"{where} min", 1,
+                                          MAX_QUESTIONS) and crit["min"] > available:
+            scope = f"layer '{layer}'" if layer else "the question bank"
+            self.error(crit.line_of("min"), f"{where} min {crit['min']} is more than the "
+                                            f"{available} question(s) in {scope}")
 
     def compare_value(self, crit: LDict, where: str) -> None:
         fname, op, value = crit["field"], crit["op"], crit["value"]
@@ -865,6 +942,7 @@ def _criterion(raw: Mapping[str, Any]) -> Criterion:
         within_days=raw.get("within_days", 0), buyer_confirmed=raw.get("buyer_confirmed", False),
         activities=_as_tuple(raw.get("activity", ())), since_stage=raw.get("since_stage", ""),
         approval=raw.get("approval", ""), milestone=raw.get("milestone", ""),
+        item=raw.get("item", ""), layer=raw.get("layer", ""),
     )
 
 

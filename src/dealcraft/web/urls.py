@@ -1,4 +1,4 @@
-"""Web pages: sign-in, the deal list, the deal page, and the health check."""
+"""Web pages: sign-in, the deal list and the health check, then each page's own package."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
@@ -17,11 +17,11 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(next_page=reverse_lazy("web:login")),
          name="logout"),
     path("deals/", views.deal_list, name="deal-list"),
-    path("deals/<int:deal_id>/", views.deal_detail, name="deal-detail"),
     path("healthz", views.healthz, name="healthz"),
     path("", include("dealcraft.web.board.urls")),
     path("", include("dealcraft.web.deal.urls")),
     path("", include("dealcraft.web.today.urls")),
     path("", include("dealcraft.web.team.urls")),
     path("", include("dealcraft.web.processview.urls")),
+    path("", include("dealcraft.web.workspaces.urls")),
 ]

@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+"""The manager view: `/team/`."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("team/", views.team, name="team"),
+]

@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+"""My day: `/today/`."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("today/", views.today, name="today"),
+]

@@ -1,0 +1,1 @@
+"""The discovery and solution workspaces on the deal page."""
