@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import models, transaction
@@ -148,3 +149,20 @@ def note_token_use(token: ApiToken, *, now: datetime | None = None) -> None:
         | models.Q(last_used_at__lt=now - TOKEN_USE_RESOLUTION)
     ).update(last_used_at=now)
     token.last_used_at = now
+
+
+def change_password(*, acting_user: User, old_password: str, new_password: str,
+                    repeat: str) -> None:
+    """A user changes their own password: the old one must match, the new one pass the
+    password validators. Other sessions of the user end; the audit row keeps no secret."""
+    if not acting_user.check_password(old_password):
+        raise InvalidInput("Your current password is not right.", "old_password")
+    if new_password != repeat:
+        raise InvalidInput("The two new passwords differ.", "repeat")
+    try:
+        validate_password(new_password, user=acting_user)
+    except ValidationError as exc:
+        raise InvalidInput(" ".join(exc.messages), "new_password") from None
+    acting_user.set_password(new_password)
+    acting_user.save(update_fields=["password"])
+    record(actor=acting_user, action="user.password_change", obj=acting_user)

@@ -17,6 +17,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(next_page=reverse_lazy("web:login")),
          name="logout"),
     path("deals/", views.deal_list, name="deal-list"),
+    path("password/", views.password_change, name="password-change"),
     path("healthz", views.healthz, name="healthz"),
     path("", include("dealcraft.web.board.urls")),
     path("", include("dealcraft.web.deal.urls")),

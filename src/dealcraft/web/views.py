@@ -9,18 +9,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from dealcraft.deals.models import Deal, Status
 from dealcraft.domain.process import Process
+from dealcraft.errors import InvalidInput
+from dealcraft.people.models import User
 from dealcraft.people.permissions import visible_deals
+from dealcraft.people.services import change_password
 from dealcraft.processes.services import active_process
 
 PAGE_SIZE = 50
@@ -74,3 +79,26 @@ def healthz(request: HttpRequest) -> HttpResponse:
     except DatabaseError:
         return HttpResponse("database unavailable", status=503, content_type="text/plain")
     return HttpResponse("ok", content_type="text/plain")
+
+
+@login_required
+@never_cache
+def password_change(request: HttpRequest) -> HttpResponse:
+    """Change one's own password; the session stays signed in, other sessions end."""
+    user = request.user
+    assert isinstance(user, User)  # login_required
+    error, field = "", ""
+    if request.method == "POST":
+        try:
+            change_password(acting_user=user,
+                            old_password=request.POST.get("old_password", ""),
+                            new_password=request.POST.get("new_password", ""),
+                            repeat=request.POST.get("repeat", ""))
+        except InvalidInput as exc:
+            error, field = exc.message, exc.field
+        else:
+            update_session_auth_hash(request, user)
+            messages.success(request, "Your password has been changed.")
+            return redirect("web:password-change")
+    return render(request, "web/password_change.html", {"error": error, "error_field": field},
+                  status=422 if error else 200)
