@@ -118,6 +118,16 @@ class ReopenForm(forms.Form):
     to = forms.CharField(required=False, max_length=64)
 
 
+class AccountForm(forms.Form):
+    """The account picker: an account by id (picked from the list) or by its typed name."""
+
+    version = forms.IntegerField(min_value=1)
+    account = forms.IntegerField(required=False, min_value=1)
+    account_name = forms.CharField(required=False, max_length=255)
+    action = forms.ChoiceField(required=False, choices=[
+        ("set", "set"), ("create", "create"), ("clear", "clear")])
+
+
 class DealFieldsForm(forms.Form):
     """The deal's own fields and the process's custom fields (as `field_<key>`)."""
 

@@ -9,15 +9,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import product
 from typing import Any
 
-from django.db.models import Count, F, Window
+from django.db.models import Count, F, Q, Window
 from django.db.models.functions import RowNumber
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from dealcraft.audit.models import AuditEvent
-from dealcraft.crm.models import Contact
+from dealcraft.crm.models import Account, Contact
 from dealcraft.deals.facts import facts_for_deals
 from dealcraft.deals.models import (
     Activity,
@@ -40,6 +41,8 @@ from dealcraft.processes.models import ProcessVersion
 CAP = 50
 EVIDENCE_PER_CRITERION = 5
 CONTACT_CHOICES = 200
+#: Accounts offered for a typed name, in the picker's list or as the choices of an ambiguous name.
+ACCOUNT_MATCHES = 20
 INFLUENCE = {1: "Low", 2: "Medium", 3: "High"}
 SUPPORT = {-1: "Opposes", 0: "Neutral", 1: "Supports"}
 ACTIONS = {
@@ -87,6 +90,15 @@ class Failed:
     form: str
     values: Mapping[str, Any]
     errors: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class AccountPick:
+    """A typed account name the page could not settle on: several accounts bear it (`choices`,
+    to pick one from) or none does (no choices; it may be created)."""
+
+    name: str
+    choices: tuple[Account, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -228,6 +240,54 @@ class Move:
     transition: Transition
 
 
+def _successor(prefix: str) -> str:
+    """A string of letters and digits sorting after every string that starts with `prefix`, or
+    "" when there is none: "acm" → "acn", "acz" → "ad", "zz" → "".
+
+    Carrying past z, Z and 9 instead of stepping to the next code point keeps the bound a letter
+    or digit, so the range holds under linguistic collations too, where punctuation sorts apart.
+    """
+    head = prefix.rstrip("zZ9")
+    return head[:-1] + chr(ord(head[-1]) + 1) if head else ""
+
+
+def _name_ranges(typed: str) -> Q | None:
+    """Ranges of `Account.name` (which is indexed) holding every name that starts with `typed`
+    in any letter case: one range per case variant of its first three letters or digits."""
+    head = ""
+    for char in typed[:3]:
+        if not (char.isascii() and char.isalnum()):
+            break
+        head += char
+    if not head:
+        return None
+    ranges = Q()
+    for variant in sorted({"".join(chars) for chars in product(
+            *({c.lower(), c.upper()} for c in head))}):
+        upper = _successor(variant)
+        ranges |= Q(name__gte=variant, name__lt=upper) if upper else Q(name__gte=variant)
+    return ranges
+
+
+def account_matches(typed: str, *, exact: bool = False,
+                    limit: int = ACCOUNT_MATCHES) -> list[Account]:
+    """The accounts whose name starts with `typed` (or is `typed`, when `exact`), ignoring case,
+    alphabetically; at most `limit`, in one query.
+
+    The name index narrows the search to the ranges of `_name_ranges`; the case-insensitive test
+    then keeps the names that really match. A name that cannot narrow it (starting with
+    punctuation or a non-ASCII letter) is matched by that test alone.
+    """
+    typed = typed.strip()
+    if not typed:
+        return []
+    matching = Q(name__iexact=typed) if exact else Q(name__istartswith=typed)
+    ranges = _name_ranges(typed)
+    if ranges is not None:
+        matching &= ranges
+    return list(Account.objects.filter(matching).order_by("name", "id")[:limit])
+
+
 def stage_names(process: Process) -> dict[str, str]:
     return {**{s.key: s.name for s in process.stages}, "won": "Won", "lost": "Lost"}
 
@@ -349,6 +409,8 @@ def _field_anchor(process: Process, key: str) -> str:
     """The input of the fields form that sets a field, or "" when the page cannot set it."""
     if process.custom_field(key) is not None:
         return f"df-field_{key}"
+    if key == "account":
+        return "account-name"
     return f"df-{key}" if key in ("name", "amount", "currency", "expected_close") else ""
 
 
@@ -456,7 +518,8 @@ def field_inputs(process: Process, deal: Deal, posted: Mapping[str, Any] | None 
 
 def deal_page(user: User, deal: Deal, version: ProcessVersion, process: Process, *,
               failed: Failed | None = None, refusal: Refusal | None = None,
-              conflict: ConflictView | None = None) -> dict[str, Any]:
+              conflict: ConflictView | None = None,
+              account_pick: AccountPick | None = None) -> dict[str, Any]:
     """The template context of `/deals/<id>/`.
 
     `deal` comes with `account`, `owner`, `team` and `next_step__owner` selected.
@@ -517,6 +580,9 @@ def deal_page(user: User, deal: Deal, version: ProcessVersion, process: Process,
     fields_version = deal.version
     if posted_fields is not None and conflict is None:
         fields_version = posted_fields.get("version") or deal.version
+    account_version = deal.version
+    if failed is not None and failed.form == "account" and conflict is None:
+        account_version = failed.values.get("version") or deal.version
     return {
         "deal": deal,
         "process": process,
@@ -576,6 +642,11 @@ def deal_page(user: User, deal: Deal, version: ProcessVersion, process: Process,
                                stale=conflict is not None),
         "fields_version": fields_version,
         "fields_form": form("fields", {}),
+        "account_form": form("account", {
+            "account": deal.account_id or "",
+            "account_name": deal.account.name if deal.account else ""}),
+        "account_version": account_version,
+        "account_pick": account_pick,
         "move_form": form("move", {}),
         "override_form": form("override", {}),
         "close_lost_form": form("close-lost", {}),
@@ -593,7 +664,7 @@ def anchor_of(form: str) -> str:
     if form.startswith("qualification-"):
         return "q-" + form.removeprefix("qualification-")
     return {"stakeholder": "stakeholders", "next-step": "next-step", "activity": "activities",
-            "fields": "deal-fields"}.get(form, "moves")
+            "fields": "deal-fields", "account": "account-picker"}.get(form, "moves")
 
 
 def refusal_for(process: Process, deal: Deal, transition: Transition, message: str) -> Refusal:
@@ -617,6 +688,10 @@ def conflict_view(process: Process, current: Deal, sent: Mapping[str, Any],
     """The fields a stale edit changed: the user's value against the deal's value now."""
     yours = tuple((item.label, _shown(sent[item.name]), _shown(item.value))
                   for item in field_inputs(process, current) if edited(sent, item.name))
+    if "account_name" in sent:  # the account picker
+        wanted = None if sent.get("action") == "clear" else sent["account_name"]
+        yours += (("Account", _shown(wanted),
+                   _shown(current.account.name if current.account else None)),)
     return ConflictView(message=message, yours=yours,
                         changes=tuple(audit_rows(process, changes)))
 

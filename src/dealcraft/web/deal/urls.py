@@ -17,6 +17,8 @@ urlpatterns = [
     path("deals/<int:deal_id>/activities/<int:activity_id>/done/", views.complete_activity,
          name="deal-activity-done"),
     path("deals/<int:deal_id>/fields/", views.edit_fields, name="deal-fields"),
+    path("deals/<int:deal_id>/account/", views.set_account, name="deal-account"),
+    path("deals/<int:deal_id>/accounts/", views.account_search, name="deal-account-search"),
     path("deals/<int:deal_id>/advance/", views.advance, name="deal-advance"),
     path("deals/<int:deal_id>/close-lost/", views.close_lost, name="deal-close-lost"),
     path("deals/<int:deal_id>/reopen/", views.reopen, name="deal-reopen"),

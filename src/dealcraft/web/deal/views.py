@@ -23,8 +23,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dealcraft.audit.models import AuditEvent
-from dealcraft.crm.models import Contact
-from dealcraft.crm.services import create_contact
+from dealcraft.crm.models import Account, Contact
+from dealcraft.crm.services import create_account, create_contact
 from dealcraft.deals import services
 from dealcraft.deals.models import Activity, Deal, Evidence
 from dealcraft.domain.process import Process
@@ -37,8 +37,10 @@ from dealcraft.processes.services import active_process
 from . import forms
 from .page import (
     CAP,
+    AccountPick,
     Failed,
     Refusal,
+    account_matches,
     audit_rows,
     conflict_view,
     deal_page,
@@ -371,6 +373,80 @@ def edit_fields(request: HttpRequest, deal_id: int) -> HttpResponse:
     except InvalidInput as exc:
         return _invalid(request, loaded, "fields", _values(request), exc)
     return _back(deal, "deal-fields", "Deal saved.", request)
+
+
+@require_GET
+@login_required
+def account_search(request: HttpRequest, deal_id: int) -> HttpResponse:
+    """The account picker's suggestions for `?q=`: the accounts whose name starts with it."""
+    _load_for_edit(request, deal_id)
+    return render(request, "web/deal/_account_options.html",
+                  {"accounts": account_matches(request.GET.get("q", ""))})
+
+
+def _picked_account(data: Mapping[str, Any]) -> Account | AccountPick:
+    """The account the picker names: the one picked from the list while the name typed is still
+    its name, else the only account with the typed name; an `AccountPick` when that is not one."""
+    typed = data["account_name"].strip()
+    if data["account"]:
+        picked = Account.objects.filter(pk=data["account"]).first()
+        if picked is not None and picked.name.casefold() == typed.casefold():
+            return picked
+    if not typed:
+        raise InvalidInput("type an account's name, or pick one from the list", "account_name")
+    matches = account_matches(typed, exact=True)
+    if len(matches) == 1:
+        return matches[0]
+    return AccountPick(name=typed, choices=tuple(matches))
+
+
+def _ask_to_pick(request: HttpRequest, loaded: Loaded, pick: AccountPick) -> HttpResponse:
+    if pick.choices:
+        message = f"Several accounts are called “{pick.name}”: pick one."
+    else:
+        message = f"No account is called “{pick.name}”: create it, or pick another."
+    return _page(request, loaded, status=422, account_pick=pick,
+                 failed=Failed(form="account", values=_values(request),
+                               errors={"account_name": message, "form": message}))
+
+
+@require_POST
+@login_required
+@services_refusal_is_403
+def set_account(request: HttpRequest, deal_id: int) -> HttpResponse:
+    """Set the deal's account (an existing one, or a new one by that name) or clear it."""
+    loaded = _load_for_edit(request, deal_id)
+    deal, _, process = loaded
+    form = forms.AccountForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, loaded, "account", _values(request), forms.first_errors(form))
+    data = form.cleaned_data
+    user = _user(request)
+    action = data["action"] or "set"
+    try:
+        # A new account and the deal's change are one: a stale version leaves no stray account.
+        with transaction.atomic():
+            account: Account | AccountPick | None = None
+            if action == "create":
+                account = create_account(acting_user=user, name=data["account_name"])
+            elif action == "set":
+                account = _picked_account(data)
+            if isinstance(account, AccountPick):
+                return _ask_to_pick(request, loaded, account)
+            services.update_deal(acting_user=user, deal=deal, version=data["version"],
+                                 changes={"account": account})
+    except Conflict as exc:
+        sent = _values(request)
+        view = conflict_view(process, deal, sent, since_version(deal, data["version"]),
+                             exc.message)
+        return _page(request, loaded, status=409, conflict=view,
+                     failed=Failed(form="account", values=sent, errors={"form": exc.message}))
+    except InvalidInput as exc:
+        field = "account_name" if exc.field in ("name", "account_name") else "form"
+        return _refused(request, loaded, "account", _values(request),
+                        {field: exc.message, "form": exc.message})
+    done = f"Account set to {account.name}." if account is not None else "Account cleared."
+    return _back(deal, "account-picker", done, request)
 
 
 # ---------------------------------------------------------------------------- stage moves
