@@ -52,6 +52,7 @@ def test_the_cli_has_the_commands_operators_rely_on() -> None:
     assert set(COMMANDS) == {
         "migrate", "createuser", "token create", "token list", "token revoke",
         "process validate", "process apply", "process show", "report pipeline", "serve", "demo",
+        "webhooks deliver", "webhooks list",
     }
 
 

@@ -379,6 +379,50 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- webhooks
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.1 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"expected seconds between 0.1 and 3600, got {text!r}")
+    return value
+
+
+def cmd_webhooks_deliver(args: argparse.Namespace) -> int:
+    _setup()
+    from dealcraft.webhooks.delivery import run_worker
+
+    if not args.once:
+        print(f"delivering webhooks every {args.interval:g}s; Ctrl-C stops", flush=True)
+    attempts = run_worker(interval=args.interval, once=args.once)
+    print(f"{attempts} delivery attempt{'s' if attempts != 1 else ''} made")
+    return 0
+
+
+def cmd_webhooks_list(args: argparse.Namespace) -> int:
+    _setup()
+    from django.db.models import Count, Q
+
+    from dealcraft.webhooks.models import WebhookDelivery, WebhookEndpoint
+
+    status = WebhookDelivery.Status
+    endpoints = WebhookEndpoint.objects.annotate(
+        pending=Count("deliveries", filter=Q(deliveries__status=status.PENDING)),
+        delivered=Count("deliveries", filter=Q(deliveries__status=status.DELIVERED)),
+        failed=Count("deliveries", filter=Q(deliveries__status=status.FAILED)))
+    rows = [(str(e.pk), e.url, ",".join(e.events), "yes" if e.active else "no",
+             str(e.pending), str(e.delivered), str(e.failed)) for e in endpoints]
+    if not rows:
+        print("no webhook endpoints")
+        return 0
+    print(_table(("ID", "URL", "EVENTS", "ACTIVE", "PENDING", "DELIVERED", "FAILED"), rows))
+    return 0
+
+
 # ---------------------------------------------------------------------------- process
 
 
@@ -679,6 +723,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command(reports, "pipeline", cmd_report_pipeline,
                   "deal counts, win rate, stage conversion and amounts per currency")
     sub.add_argument("--json", action="store_true", help="print JSON instead of tables")
+
+    webhook = commands.add_parser("webhooks", help="send and list outgoing webhooks",
+                                  description="send and list outgoing webhooks")
+    webhooks = webhook.add_subparsers(dest="webhooks_command", metavar="ACTION", required=True)
+    sub = command(webhooks, "deliver", cmd_webhooks_deliver,
+                  "send due webhook deliveries, retrying failures with backoff")
+    sub.add_argument("--once", action="store_true",
+                     help="send what is due now, then exit (default: keep running)")
+    sub.add_argument("--interval", type=_seconds, default=5.0, metavar="S",
+                     help="seconds to wait between passes (default: 5)")
+    command(webhooks, "list", cmd_webhooks_list, "list webhook endpoints and delivery counts")
 
     sub = command(commands, "serve", cmd_serve, "serve the web app and API in production")
     _add_server_options(sub, host=True)

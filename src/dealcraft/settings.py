@@ -10,7 +10,11 @@ Environment variables (all optional):
 ``DEALCRAFT_ALLOWED_HOSTS``   comma list, default ``127.0.0.1,localhost,testserver``
 ``DEALCRAFT_PORT``            int, default 8000
 ``DEALCRAFT_SECURE``          bool, default false: HTTPS-only cookies, SSL redirect, HSTS
+``DEALCRAFT_HSTS_PRELOAD``    bool, default true: with SECURE, HSTS asks for preloading
+``DEALCRAFT_BEHIND_PROXY``    bool, default false: trust ``X-Forwarded-Proto: https``
 ``DEALCRAFT_EVIDENCE_MAX_BYTES``  int, default 10 MiB
+``DEALCRAFT_API_RATE_LIMIT``        int, API requests per token a minute, default 600; 0: none
+``DEALCRAFT_API_WRITE_RATE_LIMIT``  int, API writes per token a minute, default 60; 0: none
 """
 
 from __future__ import annotations
@@ -66,7 +70,14 @@ DEBUG = env_bool("DEALCRAFT_DEBUG", False)
 ALLOWED_HOSTS = env_list("DEALCRAFT_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 DEALCRAFT_PORT = env_int("DEALCRAFT_PORT", 8000)
 DEALCRAFT_SECURE = env_bool("DEALCRAFT_SECURE", False)
+DEALCRAFT_HSTS_PRELOAD = env_bool("DEALCRAFT_HSTS_PRELOAD", True)
+DEALCRAFT_BEHIND_PROXY = env_bool("DEALCRAFT_BEHIND_PROXY", False)
 DEALCRAFT_EVIDENCE_MAX_BYTES = env_int("DEALCRAFT_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024)
+DEALCRAFT_API_RATE_LIMIT = env_int("DEALCRAFT_API_RATE_LIMIT", 600)
+DEALCRAFT_API_WRITE_RATE_LIMIT = env_int("DEALCRAFT_API_WRITE_RATE_LIMIT", 60)
+for _name in ("DEALCRAFT_API_RATE_LIMIT", "DEALCRAFT_API_WRITE_RATE_LIMIT"):
+    if globals()[_name] < 0:
+        raise ConfigError(f"{_name}: expected 0 (no limit) or more, got {globals()[_name]}")
 
 # ---------------------------------------------------------------- apps
 
@@ -84,6 +95,7 @@ INSTALLED_APPS = [
     "dealcraft.deals",
     "dealcraft.discovery",
     "dealcraft.audit",
+    "dealcraft.webhooks",
     "dealcraft.web",
 ]
 
@@ -98,6 +110,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "dealcraft.audit.middleware.RefusalAuditMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -160,11 +173,26 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
+# A signed-in session lasts a working day, not Django's default two weeks.
+SESSION_COOKIE_AGE = 12 * 60 * 60
+CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not from the cookie
+# Bodies other than uploaded files; a JSON request larger than this is refused with 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+
 if DEALCRAFT_SECURE:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = True
     SECURE_HSTS_SECONDS = 365 * 24 * 60 * 60
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = DEALCRAFT_HSTS_PRELOAD
+    if not DEALCRAFT_HSTS_PRELOAD:
+        # Preloading is a commitment for the whole domain that not every site can make.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+if DEALCRAFT_BEHIND_PROXY:
+    # Only behind a proxy that always sets this header itself: anyone could send it otherwise.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # ---------------------------------------------------------------- i18n / time
 

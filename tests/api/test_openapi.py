@@ -25,6 +25,9 @@ EXPECTED = {
     "/api/v1/reports/pipeline": {"get"},
     "/api/v1/accounts": {"get", "post"},
     "/api/v1/contacts": {"get", "post"},
+    "/api/v1/webhooks": {"get", "post"},
+    "/api/v1/webhooks/{webhook_id}": {"delete"},
+    "/api/v1/webhooks/{webhook_id}/deliveries": {"get"},
 }
 
 

@@ -40,13 +40,15 @@ def test_charlie_cannot_change_norths_deal(org: Any, api_as: Any, make_deal: Any
                                            method: str, path: str, body: Any) -> None:
     deal = make_deal()
     api = api_as(org.charlie)
-    events = AuditEvent.objects.count()
+    events = AuditEvent.objects.exclude(
+        action__in=["permission.refused", "token.used"]).count()
 
     response = getattr(api, method)(f"/deals/{deal.pk}{path}", body)
 
     assert_problem(response, 403, "not-allowed")
     assert Deal.objects.get(pk=deal.pk).version == 1
-    assert AuditEvent.objects.count() == events
+    assert AuditEvent.objects.exclude(
+        action__in=["permission.refused", "token.used"]).count() == events
 
 
 def test_vera_the_viewer_reads_her_teams_deals(org: Any, api_as: Any, make_deal: Any) -> None:

@@ -152,3 +152,38 @@ def test_process_with_a_very_long_name_is_applied(org: Any) -> None:
 
     assert version.number == 2
     assert long_name.startswith(ProcessVersion.objects.get(pk=version.pk).name)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_first_use_applies_the_default_process_once(db: Any) -> None:
+    import threading
+
+    from django.db import connection, connections
+
+    from dealcraft.processes.models import ProcessVersion
+    from dealcraft.processes.services import active_version
+
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writers need PostgreSQL; SQLite serialises whole-database writes")
+    barrier = threading.Barrier(4)
+    numbers: list[int] = []
+    errors: list[BaseException] = []
+
+    def first_use() -> None:
+        try:
+            barrier.wait()
+            numbers.append(active_version().number)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=first_use) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert numbers == [1, 1, 1, 1]
+    assert ProcessVersion.objects.count() == 1

@@ -16,6 +16,7 @@ from django.urls import URLPattern, URLResolver
 from ninja import NinjaAPI, Router
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from dealcraft.audit.services import record_refusal
 from dealcraft.deals.models import Deal
 from dealcraft.errors import (
     Conflict,
@@ -25,9 +26,10 @@ from dealcraft.errors import (
     NotFound,
     ServiceError,
 )
+from dealcraft.people.models import ApiToken
 from dealcraft.processes.services import ProcessInvalid
 
-from . import crm, deals, process, reports
+from . import crm, deals, process, ratelimit, reports, webhooks
 from . import problems as p
 from .auth import BearerToken, InvalidToken, ReadOnlyToken
 from .schemas import EvidenceIn
@@ -45,6 +47,7 @@ def _problem_on_405(view: Callable[..., HttpResponseBase]) -> Callable[..., Http
     @functools.wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         response = view(request, *args, **kwargs)
+        ratelimit.add_headers(request, response)
         if isinstance(response, HttpResponseNotAllowed):
             return p.problem(request, p.METHOD_NOT_ALLOWED,
                              f"{request.method} is not allowed here; use {response['Allow']}.",
@@ -96,6 +99,18 @@ api = DealcraftAPI(
 # ---------------------------------------------------------------------------- error handlers
 
 
+def _audit_refusal(request: HttpRequest) -> None:
+    actor = getattr(request, "auth", None)
+    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    if actor is None and scheme.lower() == "bearer" and key.strip():
+        # A read-only token is refused before ninja sets `request.auth`: find its user.
+        token = (ApiToken.objects.select_related("user")
+                 .filter(key_hash=ApiToken.hash_key(key.strip())).first())
+        actor = token.user if token else None
+    record_refusal(actor=actor, method=request.method or "",
+                   path=request.path, via="api")
+
+
 def _service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
     if isinstance(exc, ProcessInvalid):
         return p.problem(request, p.INVALID_PROCESS, exc.message,
@@ -104,6 +119,7 @@ def _service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
     if isinstance(exc, InvalidInput):
         return p.problem(request, p.INVALID_INPUT, exc.message, field=exc.field or None)
     if isinstance(exc, NotAllowed):
+        _audit_refusal(request)
         return p.problem(request, p.NOT_ALLOWED, exc.message)
     if isinstance(exc, NotFound):
         return p.problem(request, p.NOT_FOUND, exc.message)
@@ -133,7 +149,10 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         return p.problem(request, p.UNAUTHENTICATED,
                          "Send an API token as `Authorization: Bearer <token>`.",
                          headers={"WWW-Authenticate": 'Bearer realm="dealcraft"'})
+    if isinstance(exc, ratelimit.RateLimited):
+        return p.problem(request, p.RATE_LIMITED, exc.message, limit=exc.state.limit)
     if isinstance(exc, ReadOnlyToken):
+        _audit_refusal(request)
         return p.problem(request, p.READ_ONLY_TOKEN, exc.message)
     known = {t.status: t for t in (p.BAD_REQUEST, p.NOT_ALLOWED, p.NOT_FOUND,
                                    p.TOO_LARGE, p.TOO_MANY_REQUESTS)}
@@ -180,6 +199,7 @@ def _not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 def _permission_denied(request: HttpRequest, exc: Exception) -> HttpResponse:
+    _audit_refusal(request)
     return p.problem(request, p.NOT_ALLOWED, "You may not do this.")
 
 
@@ -215,6 +235,7 @@ _handle(Exception, _unexpected)
 api.add_router("/deals", deals.router, tags=["deals"])
 api.add_router("/process", process.router, tags=["process"])
 api.add_router("/reports", reports.router, tags=["reports"])
+api.add_router("/webhooks", webhooks.router, tags=["webhooks"])
 api.add_router("", crm.router, tags=["accounts and contacts"])
 
 # Registered last so that it only catches what no operation matched.

@@ -12,6 +12,8 @@ from ninja.security import HttpBearer
 from dealcraft.people.models import ApiToken, User
 from dealcraft.people.services import note_token_use
 
+from . import ratelimit
+
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -48,6 +50,7 @@ class BearerToken(HttpBearer):
         if row.read_only and request.method not in SAFE_METHODS:
             raise ReadOnlyToken()
         note_token_use(row, now=now)
+        ratelimit.check(request, row, now=now)
         return row.user
 
 

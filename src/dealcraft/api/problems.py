@@ -43,11 +43,12 @@ TOO_LARGE = ProblemType("payload-too-large", "Request too large", 413)
 INVALID_INPUT = ProblemType("invalid-input", "Invalid input", 422)
 INVALID_PROCESS = ProblemType("invalid-process", "Invalid process file", 422)
 TOO_MANY_REQUESTS = ProblemType("too-many-requests", "Too many requests", 429)
+RATE_LIMITED = ProblemType("rate-limited", "Rate limit exceeded", 429)
 SERVER_ERROR = ProblemType("server-error", "Internal server error", 500)
 
 ALL_TYPES = (BAD_REQUEST, UNAUTHENTICATED, NOT_ALLOWED, READ_ONLY_TOKEN, NOT_FOUND,
              METHOD_NOT_ALLOWED, EDIT_CONFLICT, GATE_REFUSED, TOO_LARGE, INVALID_INPUT,
-             INVALID_PROCESS, TOO_MANY_REQUESTS, SERVER_ERROR)
+             INVALID_PROCESS, TOO_MANY_REQUESTS, RATE_LIMITED, SERVER_ERROR)
 
 
 def problem(request: HttpRequest | None, kind: ProblemType, detail: str, *,

@@ -29,6 +29,7 @@ from dealcraft.people.permissions import (
 )
 from dealcraft.processes.models import ProcessVersion
 from dealcraft.processes.services import active_process
+from dealcraft.webhooks.services import emit as emit_webhook
 
 from .facts import deal_facts
 from .models import (
@@ -235,6 +236,7 @@ def create_deal(*, acting_user: User, name: str, amount: Any, currency: str | No
         record(actor=acting_user, action="deal.create", obj=deal, deal=deal,
                changes={"name": deal.name, "amount": deal.amount, "currency": deal.currency,
                         "stage": deal.stage, "owner": owner.username})
+        emit_webhook("deal.created", deal, {"stage": deal.stage})
     return deal
 
 
@@ -562,6 +564,9 @@ def advance_stage(*, acting_user: User, deal: Deal | int, to: str, override_reas
                         "override_reason": override_reason if not transition.allowed else "",
                         "unmet": [u.key for u in transition.blocking],
                         "warnings": [u.key for u in transition.warnings]})
+        emit_webhook("deal.won" if to == "won" else "deal.stage_changed", current,
+                     {"from": from_stage, "to": to, "kind": str(kind), "reason": reason,
+                      "override_reason": override_reason if not transition.allowed else ""})
     return current
 
 
@@ -619,6 +624,8 @@ def close_lost(*, acting_user: User, deal: Deal | int, reason: str, category: st
                  gate_result={"reason": reason, "category": category})
         record(actor=acting_user, action="deal.lost", obj=current, deal=current,
                changes={"from": from_stage, "reason": reason, "category": category})
+        emit_webhook("deal.lost", current, {"from": from_stage, "to": "lost", "reason": reason,
+                                            "category": category})
     return current
 
 
@@ -655,4 +662,6 @@ def reopen_deal(*, acting_user: User, deal: Deal | int, reason: str, to: str = "
                  gate_result={"reason": reason})
         record(actor=acting_user, action="deal.reopen", obj=current, deal=current,
                changes={"from": from_status, "to": target, "reason": reason})
+        emit_webhook("deal.reopened", current, {"from": from_status, "to": target,
+                                                "reason": reason})
     return current

@@ -80,3 +80,18 @@ class ApiToken(models.Model):
     def is_usable(self, now: datetime | None = None) -> bool:
         moment = now or timezone.now()
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > moment)
+
+
+class RateWindow(models.Model):
+    """How many API requests, and how many of them writes, a token made in its current
+    one-minute window. The counter lives in the database so that every server process
+    shares it; each token keeps one row, rolled forward when a new window starts."""
+
+    token = models.OneToOneField(ApiToken, on_delete=models.CASCADE, primary_key=True,
+                                 related_name="rate_window")
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+    writes = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.token_id} @ {self.window_start:%H:%M}: {self.count} ({self.writes} writes)"

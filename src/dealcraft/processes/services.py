@@ -7,7 +7,7 @@ import threading
 from importlib import resources
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from dealcraft.audit.services import record
 from dealcraft.domain.process import Process, parse_process
@@ -50,8 +50,12 @@ def active_version() -> ProcessVersion:
     """The active version; the default process is applied on first use of an empty database."""
     version = ProcessVersion.objects.filter(is_active=True).first()
     if version is None:
-        version = apply_process(default_process_source(), acting_user=None,
-                                note="default process")
+        try:
+            version = apply_process(default_process_source(), acting_user=None,
+                                    note="default process")
+        except IntegrityError:
+            # Another request applied it at the same moment; theirs is as good as ours.
+            version = ProcessVersion.objects.get(is_active=True)
     return version
 
 

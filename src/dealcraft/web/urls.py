@@ -5,14 +5,13 @@ from django.urls import include, path, reverse_lazy
 from django.views.generic import RedirectView
 
 from . import views
+from .auth_views import SignInView
 
 app_name = "web"
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="web:deal-list", permanent=False), name="home"),
-    path("login/", auth_views.LoginView.as_view(template_name="web/login.html",
-                                                redirect_authenticated_user=True),
-         name="login"),
+    path("login/", SignInView.as_view(), name="login"),
     # Django's LogoutView accepts POST only, so a link or an image cannot sign anyone out.
     path("logout/", auth_views.LogoutView.as_view(next_page=reverse_lazy("web:login")),
          name="logout"),
@@ -25,4 +24,6 @@ urlpatterns = [
     path("", include("dealcraft.web.team.urls")),
     path("", include("dealcraft.web.processview.urls")),
     path("", include("dealcraft.web.workspaces.urls")),
+    path("", include("dealcraft.web.tokens.urls")),
+    path("", include("dealcraft.web.webhooks.urls")),
 ]
