@@ -9,8 +9,9 @@ Conflict rather than overwriting theirs. `seen=None` skips that check.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import transaction
 from django.utils import timezone
@@ -31,6 +32,8 @@ from .models import (
     SolutionWorkspace,
     ValueAnswer,
 )
+
+_W = TypeVar("_W", DiscoveryWorkspace, SolutionWorkspace)
 
 VALUE_QUESTION = ("Based on what we've covered, does this solve the priority issues we "
                   "discussed?")
@@ -118,6 +121,31 @@ def _changes(obj: Any, values: dict[str, Any]) -> dict[str, dict[str, Any]]:
 # ---------------------------------------------------------------------------- discovery
 
 
+def _save_section(acting_user: User, deal: Deal | int, *, load: Callable[[Deal], _W],
+                  section: str, stamp: str, values: dict[str, Any], seen: str | None,
+                  action: str, on_change: Callable[[_W, dict[str, Any]], None] | None = None,
+                  ) -> _W:
+    """Save one text section of a workspace: refused when someone else saved it after `seen`,
+    a no-op when nothing changed, otherwise stamped with who and when, and audited."""
+    _, process = active_process()
+    with transaction.atomic():
+        current = _editable(acting_user, deal, process.settings.visibility)
+        workspace = load(current)
+        _fresh(acting_user, section, getattr(workspace, f"{stamp}_at"),
+               getattr(workspace, f"{stamp}_by"), seen, workspace)
+        changed = _changes(workspace, values)
+        if not changed:
+            return workspace
+        if on_change is not None:
+            on_change(workspace, changed)
+        setattr(workspace, f"{stamp}_by", acting_user)
+        setattr(workspace, f"{stamp}_at", timezone.now())
+        workspace.save()
+        _touch(current)
+        record(actor=acting_user, action=action, obj=workspace, deal=current, changes=changed)
+    return workspace
+
+
 def save_research(*, acting_user: User, deal: Deal | int, company: str = "", role: str = "",
                   trigger_events: str = "", likely_pains: str = "",
                   seen: str | None = None) -> DiscoveryWorkspace:
@@ -129,45 +157,24 @@ def save_research(*, acting_user: User, deal: Deal | int, company: str = "", rol
         "research_triggers": _clean(trigger_events, "trigger_events"),
         "research_pains": _clean(likely_pains, "likely_pains"),
     }
-    _, process = active_process()
-    with transaction.atomic():
-        current = _editable(acting_user, deal, process.settings.visibility)
-        workspace = _discovery(current)
-        _fresh(acting_user, "the research notes", workspace.research_at, workspace.research_by,
-               seen, workspace)
-        changed = _changes(workspace, values)
-        if not changed:
-            return workspace
-        workspace.research_by, workspace.research_at = acting_user, timezone.now()
-        workspace.save()
-        _touch(current)
-        record(actor=acting_user, action="discovery.research", obj=workspace, deal=current,
-               changes=changed)
-    return workspace
+    return _save_section(acting_user, deal, load=_discovery, section="the research notes",
+                         stamp="research", values=values, seen=seen,
+                         action="discovery.research")
 
 
 def save_agenda(*, acting_user: User, deal: Deal | int, agenda: str,
                 seen: str | None = None) -> DiscoveryWorkspace:
     """Write the call's agenda. A changed agenda needs the buyer's agreement again."""
     agenda = _clean(agenda, "agenda")
-    _, process = active_process()
-    with transaction.atomic():
-        current = _editable(acting_user, deal, process.settings.visibility)
-        workspace = _discovery(current)
-        _fresh(acting_user, "the agenda", workspace.agenda_at, workspace.agenda_by, seen,
-               workspace)
-        changed = _changes(workspace, {"agenda": agenda})
-        if not changed:
-            return workspace
+
+    def clear_agreement(workspace: DiscoveryWorkspace, changed: dict[str, Any]) -> None:
         if workspace.agenda_agreed:
             changed["agenda_agreed"] = {"from": True, "to": False}
         workspace.agenda_agreed, workspace.agreement_by, workspace.agreement_at = False, None, None
-        workspace.agenda_by, workspace.agenda_at = acting_user, timezone.now()
-        workspace.save()
-        _touch(current)
-        record(actor=acting_user, action="discovery.agenda", obj=workspace, deal=current,
-               changes=changed)
-    return workspace
+
+    return _save_section(acting_user, deal, load=_discovery, section="the agenda",
+                         stamp="agenda", values={"agenda": agenda}, seen=seen,
+                         action="discovery.agenda", on_change=clear_agreement)
 
 
 def record_agenda_agreement(*, acting_user: User, deal: Deal | int,
@@ -258,21 +265,9 @@ def save_summary(*, acting_user: User, deal: Deal | int, confirmed_pains: str = 
     if any(len(pain) > PAIN_LIMIT for pain in values["confirmed_pains"].splitlines()):
         raise InvalidInput(f"each confirmed pain must fit on a line of at most {PAIN_LIMIT} "
                            "characters", "confirmed_pains")
-    _, process = active_process()
-    with transaction.atomic():
-        current = _editable(acting_user, deal, process.settings.visibility)
-        workspace = _discovery(current)
-        _fresh(acting_user, "the discovery summary", workspace.summary_at, workspace.summary_by,
-               seen, workspace)
-        changed = _changes(workspace, values)
-        if not changed:
-            return workspace
-        workspace.summary_by, workspace.summary_at = acting_user, timezone.now()
-        workspace.save()
-        _touch(current)
-        record(actor=acting_user, action="discovery.summary", obj=workspace, deal=current,
-               changes=changed)
-    return workspace
+    return _save_section(acting_user, deal, load=_discovery, section="the discovery summary",
+                         stamp="summary", values=values, seen=seen,
+                         action="discovery.summary")
 
 
 def set_impact_and_urgency(*, acting_user: User, deal: Deal | int, business_impact: Any = None,
@@ -366,21 +361,8 @@ def save_demo_plan(*, acting_user: User, deal: Deal | int, plan: str = "",
     pains solved, and its date."""
     values = {"demo_plan": _clean(plan, "plan", limit=LONG_TEXT_LIMIT),
               "demo_date": _clean_date(demo_date)}
-    _, process = active_process()
-    with transaction.atomic():
-        current = _editable(acting_user, deal, process.settings.visibility)
-        workspace = _solution(current)
-        _fresh(acting_user, "the demo plan", workspace.demo_at, workspace.demo_by, seen,
-               workspace)
-        changed = _changes(workspace, values)
-        if not changed:
-            return workspace
-        workspace.demo_by, workspace.demo_at = acting_user, timezone.now()
-        workspace.save()
-        _touch(current)
-        record(actor=acting_user, action="solution.demo_plan", obj=workspace, deal=current,
-               changes=changed)
-    return workspace
+    return _save_section(acting_user, deal, load=_solution, section="the demo plan",
+                         stamp="demo", values=values, seen=seen, action="solution.demo_plan")
 
 
 def record_value_confirmation(*, acting_user: User, deal: Deal | int, answer: str,
