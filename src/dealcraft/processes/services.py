@@ -7,7 +7,7 @@ import threading
 from importlib import resources
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 
 from dealcraft.audit.services import record
 from dealcraft.domain.process import Process, parse_process
@@ -17,6 +17,8 @@ from dealcraft.errors import InvalidInput, NotAllowed
 from .models import ProcessVersion
 
 _parsed: dict[tuple[int, str], Process] = {}
+# An arbitrary constant naming the PostgreSQL advisory lock taken while a version is applied.
+APPLY_LOCK_KEY = 0x0DEA1C4A
 _lock = threading.Lock()
 
 
@@ -50,12 +52,8 @@ def active_version() -> ProcessVersion:
     """The active version; the default process is applied on first use of an empty database."""
     version = ProcessVersion.objects.filter(is_active=True).first()
     if version is None:
-        try:
-            version = apply_process(default_process_source(), acting_user=None,
-                                    note="default process")
-        except IntegrityError:
-            # Another request applied it at the same moment; theirs is as good as ours.
-            version = ProcessVersion.objects.get(is_active=True)
+        version = apply_process(default_process_source(), acting_user=None,
+                                note="default process")
     return version
 
 
@@ -73,6 +71,11 @@ def apply_process(source: str, *, acting_user: Any, note: str = "") -> ProcessVe
         raise ProcessInvalid(problems)
     digest = hashlib.sha256(source.encode("utf-8")).hexdigest()
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # Serialise appliers: row locks cannot, since the first version has no row to
+            # lock yet. SQLite's immediate transactions already serialise writers.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [APPLY_LOCK_KEY])
         previous = ProcessVersion.objects.select_for_update().filter(is_active=True).first()
         if previous is not None and previous.sha256 == digest:
             return previous
