@@ -116,3 +116,17 @@ def test_qualification_answers_are_scored_0_to_3(org: Any, api_as: Any, make_dea
     assert ok.json()["level"] == 3 and ok.json()["answered_by"] == "alice"
     assert assert_problem(unsupported, 422)["field"] == "evidence"
     assert assert_problem(out_of_range, 422)["field"] == "level"
+
+
+def test_a_contact_of_another_account_cannot_be_named_on_the_deal(org: Any, api_as: Any,
+                                                                  make_deal: Any) -> None:
+    deal = make_deal(account=create_account(acting_user=org.alice, name="Hooli"))
+    elsewhere = create_contact(acting_user=org.alice,
+                               account=create_account(acting_user=org.alice, name="Pied Piper"),
+                               first_name="Richard", last_name="Hendricks")
+
+    refused = api_as(org.alice).post(f"/deals/{deal.pk}/stakeholders", {
+        "contact_id": elsewhere.pk, "role": "champion"})
+
+    assert assert_problem(refused, 422)["field"] == "contact_id"
+    assert deal.stakeholders.count() == 0

@@ -175,3 +175,24 @@ def test_only_someone_who_may_edit_the_deal_completes_its_tasks(org: Any, deal: 
 def test_completing_a_missing_activity_is_not_found(org: Any) -> None:
     with pytest.raises(NotFound):
         complete_activity(acting_user=org.alice, activity=999999)
+
+
+def test_a_new_contact_refused_a_role_is_not_kept(org: Any, make_deal: Any) -> None:
+    from dealcraft.crm.models import Contact
+    from dealcraft.deals.services import name_contact_on_deal
+
+    deal = make_deal()
+
+    with pytest.raises(InvalidInput):
+        name_contact_on_deal(acting_user=org.alice, deal=deal, role="no_such_role",
+                             new_contact={"first_name": "Jared", "last_name": "Dunn"})
+    assert not Contact.objects.filter(last_name="Dunn").exists()
+
+
+def test_naming_a_contact_needs_exactly_one_of_existing_or_new(org: Any,
+                                                               make_deal: Any) -> None:
+    from dealcraft.deals.services import name_contact_on_deal
+
+    with pytest.raises(InvalidInput) as refused:
+        name_contact_on_deal(acting_user=org.alice, deal=make_deal(), role="champion")
+    assert refused.value.field == "contact_id"

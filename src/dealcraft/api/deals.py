@@ -9,13 +9,11 @@ from typing import Any
 
 import pydantic
 from django.conf import settings
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from ninja import P, PathEx, Query, Router, Status
 from ninja.errors import HttpError, ValidationError
 
-from dealcraft.crm.models import Account, Contact
-from dealcraft.crm.services import create_contact
+from dealcraft.crm.models import Account
 from dealcraft.deals import services as deal_services
 from dealcraft.deals.models import Deal, StageHistory
 from dealcraft.errors import InvalidInput
@@ -291,26 +289,15 @@ def log_activity(request: HttpRequest, payload: ActivityIn, deal_id: DealId) -> 
              summary="Name a stakeholder")
 def add_stakeholder(request: HttpRequest, payload: StakeholderIn, deal_id: DealId,
                     ) -> Status:
-    """Name an existing contact (`contact_id`) or a new one (`contact`) in a role."""
-    user = caller(request)
-    if (payload.contact_id is None) == (payload.contact is None):
-        raise InvalidInput("send either contact_id or contact (a new contact)", "contact_id")
-    # A new contact and its role are one change: if naming fails, the contact is not kept.
-    with transaction.atomic():
-        if payload.contact is not None:
-            deal = deal_services.get_deal_for(user, deal_id)
-            contact = create_contact(acting_user=user, account=deal.account,
-                                     **payload.contact.model_dump())
-        else:
-            found = (Contact.objects.filter(pk=payload.contact_id).first()
-                     if payload.contact_id is not None and 0 < payload.contact_id <= MAX_ID
-                     else None)
-            if found is None:
-                raise InvalidInput(f"contact {payload.contact_id} does not exist", "contact_id")
-            contact = found
-        stakeholder = deal_services.name_stakeholder(
-            acting_user=user, deal=deal_id, contact=contact, role=payload.role,
-            influence=payload.influence, support=payload.support)
+    """Name an existing contact of the deal's account (`contact_id`) or a new one
+    (`contact`) in a role."""
+    contact_id = payload.contact_id
+    if contact_id is not None and not 0 < contact_id <= MAX_ID:
+        raise InvalidInput(f"contact {contact_id} does not exist", "contact_id")
+    stakeholder = deal_services.name_contact_on_deal(
+        acting_user=caller(request), deal=deal_id, role=payload.role, contact_id=contact_id,
+        new_contact=payload.contact.model_dump() if payload.contact is not None else None,
+        influence=payload.influence, support=payload.support)
     return Status(201, stakeholder_out(stakeholder))
 
 

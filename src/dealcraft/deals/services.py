@@ -464,6 +464,35 @@ def name_stakeholder(*, acting_user: User, deal: Deal | int, contact: Contact, r
     return stakeholder
 
 
+def name_contact_on_deal(*, acting_user: User, deal: Deal | int, role: str,
+                         contact_id: int | None = None,
+                         new_contact: dict[str, str] | None = None,
+                         influence: int = 2, support: int = 0) -> Stakeholder:
+    """Name an existing contact of the deal's account, or a new contact created at that
+    account, in a role. The new contact and its role are one change: a refused role leaves
+    no stray contact behind."""
+    from dealcraft.crm.services import create_contact
+
+    if (contact_id is None) == (new_contact is None):
+        raise InvalidInput("give either an existing contact or a new one", "contact_id")
+    contact: Contact | None = None
+    with transaction.atomic():
+        current = _lock(deal)
+        _require_edit(acting_user, current)
+        if new_contact is not None:
+            contact = create_contact(acting_user=acting_user, account=current.account,
+                                     **new_contact)
+        elif contact_id is not None:
+            contact = Contact.objects.filter(pk=contact_id).first()
+            if contact is None:
+                raise InvalidInput(f"contact {contact_id} does not exist", "contact_id")
+            if current.account_id is not None and contact.account_id != current.account_id:
+                raise InvalidInput("pick a contact of the deal's account", "contact_id")
+        assert contact is not None  # one of the two branches above ran
+        return name_stakeholder(acting_user=acting_user, deal=current, contact=contact,
+                                role=role, influence=influence, support=support)
+
+
 def answer_qualification(*, acting_user: User, deal: Deal | int, framework: str, criterion: str,
                          level: int, evidence: str = "") -> QualificationAnswer:
     """Score one criterion of a qualification framework (0 unknown … 3 confirmed)."""

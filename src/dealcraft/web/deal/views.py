@@ -23,8 +23,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dealcraft.audit.models import AuditEvent
-from dealcraft.crm.models import Account, Contact
-from dealcraft.crm.services import create_account, create_contact
+from dealcraft.crm.models import Account
+from dealcraft.crm.services import create_account
 from dealcraft.deals import services
 from dealcraft.deals.models import Activity, Deal, Evidence
 from dealcraft.domain.process import Process
@@ -256,26 +256,18 @@ def add_stakeholder(request: HttpRequest, deal_id: int) -> HttpResponse:
         return _refused(request, loaded, "stakeholder", _values(request),
                         forms.first_errors(form))
     data = form.cleaned_data
-    user = _user(request)
+    new_contact = None if data["contact"] else {
+        "first_name": data["first_name"], "last_name": data["last_name"],
+        "email": data["email"], "title": data["title"]}
     try:
-        # A new contact and its role are one change: a refused role leaves no stray contact.
-        with transaction.atomic():
-            if data["contact"]:
-                contact = (Contact.objects.filter(pk=data["contact"], account_id=deal.account_id)
-                           .first() if deal.account_id is not None else None)
-                if contact is None:
-                    raise InvalidInput("pick a contact of the deal's account", "contact")
-            else:
-                contact = create_contact(acting_user=user, account=deal.account,
-                                         first_name=data["first_name"],
-                                         last_name=data["last_name"], email=data["email"],
-                                         title=data["title"])
-            services.name_stakeholder(acting_user=user, deal=deal, contact=contact,
-                                      role=data["role"], influence=data["influence"],
-                                      support=data["support"])
+        stakeholder = services.name_contact_on_deal(
+            acting_user=_user(request), deal=deal, role=data["role"],
+            contact_id=data["contact"] or None, new_contact=new_contact,
+            influence=data["influence"], support=data["support"])
     except InvalidInput as exc:
         return _invalid(request, loaded, "stakeholder", _values(request), exc)
-    return _back(deal, "stakeholders", f"{contact.name} named as a stakeholder.", request)
+    return _back(deal, "stakeholders", f"{stakeholder.contact.name} named as a stakeholder.",
+                 request)
 
 
 @require_POST
