@@ -96,6 +96,9 @@ INSTALLED_APPS = [
     "dealcraft.discovery",
     "dealcraft.audit",
     "dealcraft.webhooks",
+    "dealcraft.analytics",
+    "dealcraft.imports",
+    "dealcraft.forecasting",
     "dealcraft.web",
 ]
 

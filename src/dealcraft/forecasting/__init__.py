@@ -1,0 +1,1 @@
+"""Forecasting: categories, submissions and roll-ups, methods, snapshots and the accuracy ledger."""
