@@ -52,7 +52,13 @@ def test_the_cli_has_the_commands_operators_rely_on() -> None:
     assert set(COMMANDS) == {
         "migrate", "createuser", "token create", "token list", "token revoke",
         "process validate", "process apply", "process show", "report pipeline", "serve", "demo",
+        "report stuck", "report velocity", "report cohorts", "report losses", "report adherence",
+        "report changes", "report forecast", "report accuracy", "report calibration",
+        "report criteria", "report refresh",
         "webhooks deliver", "webhooks list",
+        "export", "backup", "restore",
+        "import salesforce", "import hubspot", "import pipedrive", "import csv",
+        "forecast snapshot",
     }
 
 

@@ -227,6 +227,9 @@ def _gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict[
         "timeout": 30,
         "graceful_timeout": 20,
         "keepalive": 5,
+        # gunicorn's largest request line (its default is 4094 bytes), so that long filter
+        # queries reach the API, which answers them as it documents.
+        "limit_request_line": 8190,
         # Import the application once in the master so that workers fork ready to serve.
         "preload_app": True,
         # Recycle workers now and then so that a slow leak can never grow without bound.
@@ -577,15 +580,40 @@ def render_pipeline(report: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def cmd_report_pipeline(args: argparse.Namespace) -> int:
+def cmd_report(args: argparse.Namespace) -> int:
+    """Any report of the registry, over every deal (`dealcraft report NAME`)."""
     _setup()
-    from dealcraft.analytics.reports import pipeline_report
+    from dealcraft.analytics import text
+    from dealcraft.analytics.registry import get, run
+    from dealcraft.analytics.scope import Params
 
-    report = pipeline_report()
+    name = args.report_command
+    params = Params.parse({key: getattr(args, key) for key in (
+        "since", "until", "team", "rep", "segment", "lead_source", "limit")
+        if getattr(args, key) is not None})
+    report = run(name, None, params)
     if args.json:
         print(json.dumps(report, indent=2, default=str))
-    else:
+    elif name == "pipeline":
         print(render_pipeline(report))
+        print()
+        print(text.render(report, keys=("funnel", "time_in_stage")))
+        print()
+        print(text.velocity_lines(report["velocity"]))
+    else:
+        print(text.render(report, title=get(name).title))
+    return 0
+
+
+def cmd_report_refresh(args: argparse.Namespace) -> int:
+    """Bring the analytics extract up to date (`--full`: rebuild it) and say what it did."""
+    _setup()
+    from dealcraft.analytics.extract import extract_dir, refresh
+
+    done = refresh(full=args.full)
+    print(f"analytics extract: {done.kind} refresh in {done.seconds:.2f} s "
+          f"({done.deals:,} deals and {done.history:,} history rows read); "
+          f"generation {done.generation} in {extract_dir()}")
     return 0
 
 
@@ -720,9 +748,24 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="print reports",
                                  description="print reports")
     reports = report.add_subparsers(dest="report_command", metavar="REPORT", required=True)
-    sub = command(reports, "pipeline", cmd_report_pipeline,
-                  "deal counts, win rate, stage conversion and amounts per currency")
-    sub.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    from dealcraft.analytics.registry import CATALOGUE
+
+    for name, (_, summary) in CATALOGUE.items():
+        sub = command(reports, name, cmd_report, summary)
+        sub.add_argument("--json", action="store_true", help="print JSON instead of tables")
+        sub.add_argument("--since", metavar="DATE",
+                         help="deals created on or after DATE (changes: the first date)")
+        sub.add_argument("--until", metavar="DATE",
+                         help="deals created on or before DATE (changes: the second date)")
+        sub.add_argument("--team", metavar="NAME", help="one team's deals")
+        sub.add_argument("--rep", metavar="USERNAME", help="one owner's deals")
+        sub.add_argument("--segment", metavar="VALUE", help="deals of this segment")
+        sub.add_argument("--lead-source", dest="lead_source", metavar="VALUE",
+                         help="deals of this lead source")
+        sub.add_argument("--limit", metavar="N", help="rows in deal lists (default 100)")
+    sub = command(reports, "refresh", cmd_report_refresh,
+                  "bring the analytics extract up to date")
+    sub.add_argument("--full", action="store_true", help="rebuild it from scratch")
 
     webhook = commands.add_parser("webhooks", help="send and list outgoing webhooks",
                                   description="send and list outgoing webhooks")
@@ -747,6 +790,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--reset", action="store_true", help="empty the database first")
     sub.add_argument("--no-serve", action="store_true", help="build only; do not serve")
     _add_server_options(sub, host=False)
+
+    from dealcraft.transfer.commands import register as register_transfer
+
+    register_transfer(commands, command)  # export, backup, restore
+
+    from dealcraft.imports.commands import register as register_imports
+
+    register_imports(commands, command)  # import salesforce|hubspot|pipedrive|csv
+
+    from dealcraft.forecasting.commands import register as register_forecast
+
+    register_forecast(commands, command)  # forecast snapshot
     return parser
 
 

@@ -15,6 +15,7 @@ Environment variables (all optional):
 ``DEALCRAFT_EVIDENCE_MAX_BYTES``  int, default 10 MiB
 ``DEALCRAFT_API_RATE_LIMIT``        int, API requests per token a minute, default 600; 0: none
 ``DEALCRAFT_API_WRITE_RATE_LIMIT``  int, API writes per token a minute, default 60; 0: none
+``DEALCRAFT_ANALYTICS_DIR``   analytics extract directory, default ``$DEALCRAFT_HOME/analytics``
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ DEALCRAFT_BEHIND_PROXY = env_bool("DEALCRAFT_BEHIND_PROXY", False)
 DEALCRAFT_EVIDENCE_MAX_BYTES = env_int("DEALCRAFT_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024)
 DEALCRAFT_API_RATE_LIMIT = env_int("DEALCRAFT_API_RATE_LIMIT", 600)
 DEALCRAFT_API_WRITE_RATE_LIMIT = env_int("DEALCRAFT_API_WRITE_RATE_LIMIT", 60)
+#: The analytics extract's directory (DuckDB files); default DEALCRAFT_HOME/analytics.
+DEALCRAFT_ANALYTICS_DIR = env_str("DEALCRAFT_ANALYTICS_DIR", "")
 for _name in ("DEALCRAFT_API_RATE_LIMIT", "DEALCRAFT_API_WRITE_RATE_LIMIT"):
     if globals()[_name] < 0:
         raise ConfigError(f"{_name}: expected 0 (no limit) or more, got {globals()[_name]}")
@@ -99,6 +102,7 @@ INSTALLED_APPS = [
     "dealcraft.analytics",
     "dealcraft.imports",
     "dealcraft.forecasting",
+    "dealcraft.transfer",
     "dealcraft.web",
 ]
 

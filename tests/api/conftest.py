@@ -40,6 +40,9 @@ class Api:
         return self.client.patch("/api/v1" + path, json.dumps(body),
                                  content_type="application/json", **self._headers(headers))
 
+    def delete(self, path: str, headers: dict[str, str] | None = None) -> Any:
+        return self.client.delete("/api/v1" + path, **self._headers(headers))
+
     def upload(self, path: str, fields: dict[str, Any]) -> Any:
         """A multipart/form-data POST (files as SimpleUploadedFile)."""
         return self.client.post("/api/v1" + path, fields, **self._headers(None))

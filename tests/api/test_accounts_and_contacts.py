@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from dealcraft.crm.services import create_account, create_contact
 
 from .conftest import assert_problem
@@ -61,3 +63,10 @@ def test_a_contact_needs_a_name_or_email_and_a_real_account(org: Any, api_as: An
     assert_problem(api.post("/contacts", {"title": "Nobody"}), 422)
     assert assert_problem(api.post("/contacts", {"first_name": "A", "account_id": 424242}),
                           422)["field"] == "account_id"
+
+
+@pytest.mark.parametrize("path", ["/accounts", "/contacts"])
+def test_a_misspelt_filter_is_a_422_not_the_whole_list(org: Any, api_as: Any,
+                                                       path: str) -> None:
+    body = assert_problem(api_as(org.alice).get(path, {"name": "Acme"}), 422, "invalid-input")
+    assert body["field"] == "name"

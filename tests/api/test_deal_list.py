@@ -141,6 +141,6 @@ def test_the_list_runs_a_constant_number_of_queries(org: Any, api_as: Any,
     assert small["alice"][0] == large["alice"][0]
     assert small["mona"][0] == large["mona"][0]
     # The token and its user, the token's rate-limit counter (add, read), the active
-    # process, the page; and a manager's teams.
-    assert large["alice"][0] == 5
-    assert large["mona"][0] == 6
+    # process, the page's ids, its deals with their related rows; and a manager's teams.
+    assert large["alice"][0] == 6
+    assert large["mona"][0] == 7

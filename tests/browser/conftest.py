@@ -19,28 +19,20 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
-import secrets
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+
+from liveserver import ARTIFACTS, live_server
 
 from .helpers import Network, sign_in
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-ARTIFACTS = ROOT / "test-artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
 
 #: Debian's chromium; `make browser-deps` installs it. Playwright's own browser downloads are
@@ -55,7 +47,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 VIEWPORT = {"width": 1280, "height": 900}
-SERVER_START_SECONDS = 60
 
 
 # ---------------------------------------------------------------------------- the server
@@ -84,109 +75,15 @@ class Site:
             return json.loads(response.read())
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _is_postgresql(url: str) -> bool:
-    return url.split("://", 1)[0].lower() in ("postgresql", "postgres", "pgsql")
-
-
-@contextlib.contextmanager
-def _fresh_database(home: Path) -> Iterator[str]:
-    """The URL of an empty database on the backend under test, removed afterwards."""
-    url = os.environ.get("DEALCRAFT_DATABASE_URL", "").strip()
-    if not _is_postgresql(url):
-        yield f"sqlite:///{home / 'browser.sqlite3'}"
-        return
-
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    libpq = parts._replace(scheme="postgresql")
-    # Like Django's test runner: create and drop databases from the maintenance database.
-    admin_url = urlunsplit(libpq._replace(path="/postgres"))
-    name = f"dealcraft_browser_{secrets.token_hex(6)}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield urlunsplit(parts._replace(path="/" + name))
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-                          .format(sql.Identifier(name)))
-
-
-def _dealcraft() -> list[str]:
-    """The installed `dealcraft` program next to this interpreter, as an operator runs it."""
-    script = Path(sys.executable).with_name("dealcraft")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "dealcraft"]
-
-
-def _run(argv: list[str], env: dict[str, str], what: str) -> str:
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300,
-                          check=False, cwd=ROOT)
-    if done.returncode != 0:
-        raise RuntimeError(f"{what} failed with exit status {done.returncode}:\n"
-                           f"{done.stdout}\n{done.stderr}")
-    return done.stdout
-
-
-def _wait_until_healthy(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"dealcraft serve exited with status {server.returncode}:\n"
-                               + log.read_text(errors="replace"))
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {SERVER_START_SECONDS} s:\n"
-                       + log.read_text(errors="replace"))
-
-
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[Site]:
     """`dealcraft serve --workers 1` on a seeded database of its own, for this worker."""
     home = tmp_path_factory.mktemp("browser-home")
-    ARTIFACTS.mkdir(exist_ok=True)
-    log = ARTIFACTS / f"browser-server-{worker_id}.log"
-    with _fresh_database(home) as database_url:
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("DEALCRAFT_PORT", "DEALCRAFT_DEBUG", "DEALCRAFT_SECURE",
-                            "DEALCRAFT_SECRET_KEY")}
-        env.update(DEALCRAFT_HOME=str(home), DEALCRAFT_DATABASE_URL=database_url,
-                   DJANGO_SETTINGS_MODULE="dealcraft.settings", PYTHONUNBUFFERED="1")
-        migrated = _run([*_dealcraft(), "migrate"], env, "dealcraft migrate")
-        # `migrate` names its database first: make sure the server gets the backend under test.
-        expected = "postgresql" if _is_postgresql(database_url) else "SQLite"
-        assert migrated.startswith(f"database: {expected}"), migrated
-        seeded = json.loads(_run([sys.executable, str(HERE / "seed.py")], env,
-                                 "tests/browser/seed.py"))
-        port = _free_port()
-        with log.open("wb") as out:
-            server = subprocess.Popen(
-                [*_dealcraft(), "serve", "--port", str(port), "--workers", "1"],
-                env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
-        try:
-            base_url = f"http://127.0.0.1:{port}"
-            _wait_until_healthy(base_url + "/healthz", server, log)
-            yield Site(base_url=base_url, password=seeded["password"], xss=seeded["xss"],
-                       deals=seeded["deals"], api_token=seeded["api_token"], log=log)
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=10)
+    with live_server(home, name="browser", seed=HERE / "seed.py",
+                     log=ARTIFACTS / f"browser-server-{worker_id}.log") as server:
+        seeded = server.seeded
+        yield Site(base_url=server.base_url, password=seeded["password"], xss=seeded["xss"],
+                   deals=seeded["deals"], api_token=seeded["api_token"], log=server.log)
 
 
 # ---------------------------------------------------------------------------- the browser

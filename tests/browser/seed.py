@@ -47,6 +47,8 @@ def main() -> int:
     mona = person("mona", "manager", "North")
     charlie = person("charlie", "rep", "South")
     person("vera", "viewer", "North")
+    create_user(acting_user=None, username="olivia", role="ops", password=PASSWORD,
+                first_name="Olivia")
 
     # A second process version, so the process view has a difference to show; it only adds
     # guidance, which no gate reads.

@@ -22,6 +22,18 @@ PAGES = {
     "discovery workspace": ("alice", "/deals/{rep_journey}/discovery/"),
     "solution workspace": ("alice", "/deals/{rep_journey}/solution/"),
     "deal list": ("alice", "/deals/"),
+    "reports": ("mona", "/reports/"),
+    "pipeline report": ("mona", "/reports/pipeline/"),
+    "stuck report": ("mona", "/reports/stuck/"),
+    "cohorts report": ("mona", "/reports/cohorts/"),
+    "changes report": ("mona", "/reports/changes/"),
+    "adherence report": ("mona", "/reports/adherence/"),
+    "forecast": ("mona", "/forecast/"),
+    "forecast as a rep": ("alice", "/forecast/"),
+    "forecast accuracy": ("mona", "/forecast/accuracy/"),
+    "calibration": ("mona", "/forecast/calibration/"),
+    "criteria": ("mona", "/forecast/criteria/"),
+    "imports": ("olivia", "/imports/"),
 }
 
 

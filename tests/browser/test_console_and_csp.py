@@ -23,7 +23,14 @@ VISITS = {
              "/process/versions/", "/process/diff/?a=1&b=2"],
     "vera": ["/pipeline/", "/deals/{secret}/"],
     "charlie": ["/pipeline/", "/today/", "/deals/{south}/"],
+    "olivia": ["/imports/", "/reports/", "/reports/pipeline/", "/reports/velocity/",
+               "/reports/losses/", "/reports/forecast/", "/reports/calibration/",
+               "/reports/criteria/", "/reports/accuracy/", "/forecast/calibration/"],
 }
+VISITS["mona"] += ["/reports/", "/reports/pipeline/", "/reports/stuck/", "/reports/cohorts/",
+                   "/reports/changes/", "/reports/adherence/", "/forecast/",
+                   "/forecast/accuracy/", "/forecast/criteria/"]
+VISITS["alice"] += ["/forecast/", "/reports/pipeline/"]
 
 
 def directives(header: str) -> dict[str, list[str]]:

@@ -53,6 +53,11 @@ EDIT_DEAL = expect(anonymous=LOGIN, olivia=FORBIDDEN, bob=FORBIDDEN, charlie=FOR
 #: Managers, ops and admins; not reps or viewers.
 LEADS = expect(FORBIDDEN, anonymous=LOGIN, ada=OK, olivia=OK, mona=OK)
 ADMINS = expect(FORBIDDEN, anonymous=LOGIN, ada=OK)
+#: Revenue operations and admins (imports); with OPS_NONE, the object they ask for is missing.
+OPS = expect(FORBIDDEN, anonymous=LOGIN, ada=OK, olivia=OK)
+OPS_NONE = expect(FORBIDDEN, anonymous=LOGIN, ada=NOTFOUND, olivia=NOTFOUND)
+#: Users and teams: admins and revenue operations.
+PEOPLE = expect(FORBIDDEN, anonymous=LOGIN, ada=OK, olivia=OK)
 #: The route answers another method only.
 NO = expect(METHOD)
 
@@ -71,6 +76,16 @@ WEB: dict[str, dict[str, dict[str, str]]] = {
     "deals/": page(SIGNED_IN),
     "today/": page(SIGNED_IN),
     "team/": page(LEADS),
+    # Forecasting: everyone signed in sees the figures of the deals they may read; reps make
+    # their own call; the rep's manager (or an admin) adjusts it.
+    "forecast/": page(SIGNED_IN),
+    "forecast/submit/": page(post=expect(FORBIDDEN, anonymous=LOGIN, alice=OK, bob=OK,
+                                         charlie=OK)),
+    "forecast/adjust/": page(post=expect(FORBIDDEN, anonymous=LOGIN, mona=OK, ada=OK)),
+    "forecast/deals/<int:deal_id>/category/": page(post=EDIT_DEAL),
+    "forecast/accuracy/": page(SIGNED_IN),
+    "forecast/calibration/": page(SIGNED_IN),
+    "forecast/criteria/": page(SIGNED_IN),
     "process/": page(SIGNED_IN),
     "process/versions/": page(SIGNED_IN),
     "process/diff/": page(SIGNED_IN),
@@ -122,6 +137,18 @@ WEB: dict[str, dict[str, dict[str, str]]] = {
         expect(NOTFOUND, anonymous=LOGIN, alice=OK, ada=OK),
         expect(NOTFOUND, anonymous=LOGIN, alice=OK, ada=OK)),
     "settings/webhooks/": page(ADMINS, ADMINS),
+    # Anyone signed in exports what they may see (tests/transfer checks it is no more).
+    "exports/<str:kind>/": page(SIGNED_IN),
+    # Imports are for ops and admins; no import exists, so they find none.
+    "imports/": page(OPS, OPS),
+    "imports/<int:run_id>/": page(OPS_NONE),
+    "imports/<int:run_id>/mapping/": page(post=OPS_NONE),
+    "imports/<int:run_id>/run/": page(post=OPS_NONE),
+    "imports/<int:run_id>/progress/": page(OPS_NONE),
+    "imports/<int:run_id>/errors.csv": page(OPS_NONE),
+    # Reports cover the deals the reader may see (tests/analytics checks it is no more).
+    "reports/": page(SIGNED_IN),
+    "reports/<slug:name>/": page(SIGNED_IN),
     # No endpoint exists: an admin gets past the check and finds nothing.
     "settings/webhooks/<int:endpoint_id>/delete/": page(post=expect(
         FORBIDDEN, anonymous=LOGIN, ada=NOTFOUND)),
@@ -153,7 +180,41 @@ API: dict[tuple[str, str], dict[str, str]] = {
     ("/api/v1/contacts", "POST"): expect(anonymous=LOGIN, vera=FORBIDDEN),
     ("/api/v1/process", "GET"): SIGNED_IN,
     ("/api/v1/process", "POST"): expect(FORBIDDEN, anonymous=LOGIN, ada=OK, olivia=OK),
+    # Every report covers the deals the caller may see (tests/analytics checks it is no more).
     ("/api/v1/reports/pipeline", "GET"): SIGNED_IN,
+    ("/api/v1/reports/stuck", "GET"): SIGNED_IN,
+    ("/api/v1/reports/velocity", "GET"): SIGNED_IN,
+    ("/api/v1/reports/cohorts", "GET"): SIGNED_IN,
+    ("/api/v1/reports/losses", "GET"): SIGNED_IN,
+    ("/api/v1/reports/adherence", "GET"): SIGNED_IN,
+    ("/api/v1/reports/changes", "GET"): SIGNED_IN,
+    ("/api/v1/reports/forecast", "GET"): SIGNED_IN,
+    ("/api/v1/reports/accuracy", "GET"): SIGNED_IN,
+    ("/api/v1/reports/calibration", "GET"): SIGNED_IN,
+    ("/api/v1/reports/criteria", "GET"): SIGNED_IN,
+    ("/api/v1/exports/{kind}", "GET"): SIGNED_IN,
+    ("/api/v1/deals/{deal_id}/stakeholders", "GET"): READ_DEAL,
+    ("/api/v1/deals/{deal_id}/activities", "GET"): READ_DEAL,
+    ("/api/v1/deals/{deal_id}/activities/{activity_id}/complete", "POST"): EDIT_DEAL,
+    ("/api/v1/deals/{deal_id}/evidence", "GET"): READ_DEAL,
+    ("/api/v1/deals/{deal_id}/evidence/{evidence_id}/file", "GET"): READ_DEAL,
+    ("/api/v1/deals/{deal_id}/next-steps", "GET"): READ_DEAL,
+    ("/api/v1/users", "GET"): PEOPLE,
+    ("/api/v1/users", "POST"): PEOPLE,
+    ("/api/v1/users/{user_id}", "GET"): PEOPLE,
+    ("/api/v1/users/{user_id}", "PATCH"): PEOPLE,
+    ("/api/v1/directory", "GET"): SIGNED_IN,
+    ("/api/v1/teams", "GET"): PEOPLE,
+    ("/api/v1/teams", "POST"): PEOPLE,
+    ("/api/v1/teams/{team_id}", "GET"): PEOPLE,
+    ("/api/v1/teams/{team_id}", "PATCH"): PEOPLE,
+    ("/api/v1/teams/{team_id}/managers", "POST"): PEOPLE,
+    # The user is Alice, a rep who manages nothing: admins and ops get past the check and
+    # find no such manager.
+    ("/api/v1/teams/{team_id}/managers/{user_id}", "DELETE"): expect(
+        FORBIDDEN, anonymous=LOGIN, ada=NOTFOUND, olivia=NOTFOUND),
+    ("/api/v1/teams/{team_id}/members", "POST"): PEOPLE,
+    ("/api/v1/teams/{team_id}/members/{user_id}", "DELETE"): PEOPLE,
     ("/api/v1/webhooks", "GET"): ADMINS,
     ("/api/v1/webhooks", "POST"): ADMINS,
     ("/api/v1/webhooks/{webhook_id}", "DELETE"): expect(FORBIDDEN, anonymous=LOGIN,
@@ -201,6 +262,9 @@ WEB_BODIES: dict[str, dict[str, Any]] = {
     "pipeline/deals/<int:deal_id>/next-step/": {"text": "Call", "due": "2031-01-01"},
     "pipeline/views/": {"name": "Mine too", "filters": ""},
     "settings/webhooks/": {"url": "https://example.com/hook", "events": ["deal.created"]},
+    "forecast/submit/": {"amount": "1"},
+    "forecast/adjust/": {"rep": "alice", "amount": "1", "reason": "Matrix"},
+    "forecast/deals/<int:deal_id>/category/": {"category": "commit"},
 }
 WEB_QUERIES: dict[str, dict[str, str]] = {
     "pipeline/deals/<int:deal_id>/move/": {"to": "qualification"},
@@ -223,6 +287,12 @@ API_BODIES: dict[tuple[str, str], Any] = {
     ("/api/v1/process", "POST"): {"source": DEFAULT_PROCESS, "note": "matrix"},
     ("/api/v1/accounts", "POST"): {"name": "Initech"},
     ("/api/v1/contacts", "POST"): {"first_name": "Peter"},
+    ("/api/v1/users", "POST"): {"username": "newcomer", "role": "rep"},
+    ("/api/v1/users/{user_id}", "PATCH"): {"first_name": "Alicia"},
+    ("/api/v1/teams", "POST"): {"name": "East"},
+    ("/api/v1/teams/{team_id}", "PATCH"): {"name": "North"},
+    ("/api/v1/teams/{team_id}/managers", "POST"): {"user_id": 1},
+    ("/api/v1/teams/{team_id}/members", "POST"): {"user_id": 1},
     ("/api/v1/webhooks", "POST"): {"url": "https://example.com/hook",
                                    "events": ["deal.created"]},
 }
@@ -270,6 +340,11 @@ def fill(route: str, world: World) -> str:
               "activity_id": world.task.pk, "view_id": world.view.pk, "stage": "qualification",
               "question": "pain_example", "capability": "audit_trail", "rest": "nothing-here",
               "token_id": world.token.pk,
+              # Alice (who owns North's deal) and her team.
+              "user_id": world.north.owner_id, "team_id": world.north.team_id,
+              "kind": "deals",
+              "run_id": 999_999,
+              "name": "pipeline",
               # No webhook endpoint exists, so an id that matches none.
               "endpoint_id": 999_999, "webhook_id": 999_999}
     return _PARAM.sub(lambda m: str(values[m.group(1) or m.group(2)]), route)

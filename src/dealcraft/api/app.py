@@ -5,16 +5,20 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http.multipartparser import MultiPartParserError
 from django.http.response import HttpResponseBase
 from django.urls import URLPattern, URLResolver
 from ninja import NinjaAPI, Router
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.renderers import JSONRenderer
+from ninja.responses import NinjaJSONEncoder
 
 from dealcraft.audit.services import record_refusal
 from dealcraft.deals.models import Deal
@@ -28,11 +32,12 @@ from dealcraft.errors import (
 )
 from dealcraft.people.models import ApiToken
 from dealcraft.processes.services import ProcessInvalid
+from dealcraft.transfer import api as transfer_api
 
-from . import crm, deals, process, ratelimit, reports, webhooks
+from . import crm, deals, idempotency, links, people, process, ratelimit, reports, webhooks
 from . import problems as p
 from .auth import BearerToken, InvalidToken, ReadOnlyToken
-from .schemas import EvidenceIn
+from .schemas import EvidenceIn, FieldProblem, ProblemDetails
 from .serializers import deal_out, deal_rows, unmet_out
 
 logger = logging.getLogger("dealcraft.api")
@@ -48,6 +53,7 @@ def _problem_on_405(view: Callable[..., HttpResponseBase]) -> Callable[..., Http
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         response = view(request, *args, **kwargs)
         ratelimit.add_headers(request, response)
+        idempotency.finish(request, response)
         if isinstance(response, HttpResponseNotAllowed):
             return p.problem(request, p.METHOD_NOT_ALLOWED,
                              f"{request.method} is not allowed here; use {response['Allow']}.",
@@ -80,11 +86,65 @@ class DealcraftAPI(NinjaAPI):
                     content = response.get("content")
                     if int(status) >= 400 and content and "application/json" in content:
                         response["content"] = {p.MEDIA_TYPE: content.pop("application/json")}
+        # Every POST honours an Idempotency-Key (see idempotency.py), and may answer with its
+        # two problems.
+        for operations in schema["paths"].values():
+            post = operations.get("post")
+            if post is not None:
+                post.setdefault("parameters", []).append(idempotency.OPENAPI_PARAMETER)
+                for status in (409, 422):
+                    post["responses"].setdefault(status, {
+                        "description": HTTPStatus(status).phrase,
+                        "content": {p.MEDIA_TYPE: {"schema": {
+                            "$ref": "#/components/schemas/ProblemDetails"}}}})
         # The evidence operation parses its own body (JSON or multipart); its JSON schema is
         # referenced from the operation and so must be listed here.
         schema["components"]["schemas"]["EvidenceIn"] = EvidenceIn.model_json_schema(
             ref_template="#/components/schemas/{model}")
+        _document_common_problems(schema)
+        # How the ids in one response feed the next call (see links.py).
+        links.add_links(schema)
         return schema
+
+
+def _document_common_problems(schema: dict[str, Any]) -> None:
+    """Statuses any operation may answer, whichever router declared it: 429 when its token is
+    over a rate limit, and 422 when it takes parameters or a body and they do not parse (a
+    path such as `/deals/abc` included)."""
+    components = schema["components"]["schemas"]
+    for model in (ProblemDetails, FieldProblem):
+        components.setdefault(model.__name__, model.model_json_schema(
+            ref_template="#/components/schemas/{model}"))
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            documented = {int(status) for status in responses}
+            wanted = {429: ProblemDetails.__name__}
+            if operation.get("parameters") or operation.get("requestBody"):
+                wanted[422] = FieldProblem.__name__
+            for status, model_name in wanted.items():
+                if status not in documented:
+                    responses[status] = {
+                        "description": HTTPStatus(status).phrase,
+                        "content": {p.MEDIA_TYPE: {"schema": {
+                            "$ref": f"#/components/schemas/{model_name}"}}}}
+
+
+class _UtcEncoder(NinjaJSONEncoder):
+    """Every timestamp goes out in UTC with its offset, as the description's `date-time` says.
+
+    The analytics layer computes in naive UTC (its columnar engine has no time zones); a naive
+    datetime reaching a response is therefore UTC, and is sent as such rather than bare.
+    """
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, datetime) and o.tzinfo is None:
+            o = o.replace(tzinfo=UTC)
+        return super().default(o)
+
+
+class _Renderer(JSONRenderer):
+    encoder_class = _UtcEncoder
 
 
 api = DealcraftAPI(
@@ -93,6 +153,7 @@ api = DealcraftAPI(
     description=DESCRIPTION,
     auth=BearerToken(),
     urls_namespace="api-v1",
+    renderer=_Renderer(),
 )
 
 
@@ -190,6 +251,14 @@ def _too_large(request: HttpRequest, exc: Exception) -> HttpResponse:
     return p.problem(request, p.TOO_LARGE, detail, max_bytes=max_bytes)
 
 
+def _malformed_multipart(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # Django cannot read the form (e.g. `multipart/form-data` without its boundary): the
+    # client's fault, not ours.
+    return p.problem(request, p.BAD_REQUEST,
+                     "The multipart/form-data body cannot be read; send it with its boundary "
+                     "(or send JSON).")
+
+
 def _suspicious(request: HttpRequest, exc: Exception) -> HttpResponse:
     return p.problem(request, p.BAD_REQUEST, "The request was refused as malformed.")
 
@@ -219,12 +288,15 @@ def _handle(exc_class: type[E], handler: Callable[[HttpRequest, E], HttpResponse
     api.add_exception_handler(exc_class, cast(Any, handler))
 
 
+api.add_decorator(idempotency.honour_key, mode="operation")
+
 _handle(ServiceError, _service_error)
 _handle(HttpError, _http_error)
 _handle(ValidationError, _validation_error)
 _handle(RequestDataTooBig, _too_large)
 _handle(p.PayloadTooLarge, _too_large)
 _handle(SuspiciousOperation, _suspicious)
+_handle(MultiPartParserError, _malformed_multipart)
 _handle(Http404, _not_found)
 _handle(PermissionDenied, _permission_denied)
 _handle(Exception, _unexpected)
@@ -236,7 +308,9 @@ api.add_router("/deals", deals.router, tags=["deals"])
 api.add_router("/process", process.router, tags=["process"])
 api.add_router("/reports", reports.router, tags=["reports"])
 api.add_router("/webhooks", webhooks.router, tags=["webhooks"])
+api.add_router("/exports", transfer_api.router, tags=["exports"])
 api.add_router("", crm.router, tags=["accounts and contacts"])
+api.add_router("", people.router, tags=["users and teams"])
 
 # Registered last so that it only catches what no operation matched.
 fallback = Router(auth=None)

@@ -51,6 +51,7 @@ class BearerToken(HttpBearer):
             raise ReadOnlyToken()
         note_token_use(row, now=now)
         ratelimit.check(request, row, now=now)
+        request.api_token = row  # type: ignore[attr-defined]  # for Idempotency-Key
         return row.user
 
 

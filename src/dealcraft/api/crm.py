@@ -14,6 +14,7 @@ from dealcraft.errors import InvalidInput
 
 from .auth import caller
 from .pagination import page
+from .query import reject_unknown
 from .responses import responses
 from .schemas import (
     AccountFilters,
@@ -35,6 +36,7 @@ MAX_ID = 2**63 - 1
 @router.get("/accounts", response=responses({200: AccountPage}, 422), summary="List accounts")
 def list_accounts(request: HttpRequest, filters: Query[AccountFilters]) -> dict[str, Any]:
     """Accounts, newest first; `q` matches part of the name."""
+    reject_unknown(request, AccountFilters)
     caller(request)
     rows = Account.objects.select_related("owner")
     if filters.q:
@@ -52,6 +54,7 @@ def post_account(request: HttpRequest, payload: AccountIn) -> Status:
 @router.get("/contacts", response=responses({200: ContactPage}, 422), summary="List contacts")
 def list_contacts(request: HttpRequest, filters: Query[ContactFilters]) -> dict[str, Any]:
     """Contacts, newest first; filter by `account_id`, or `q` in the name or email."""
+    reject_unknown(request, ContactFilters)
     caller(request)
     rows = Contact.objects.select_related("account")
     if filters.account_id is not None:

@@ -4,30 +4,36 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+import unicodedata
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import pydantic
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from ninja import P, PathEx, Query, Router, Status
 from ninja.errors import HttpError, ValidationError
 
 from dealcraft.crm.models import Account
 from dealcraft.deals import services as deal_services
-from dealcraft.deals.models import Deal, StageHistory
-from dealcraft.errors import InvalidInput
+from dealcraft.deals.models import Activity, Deal, Evidence, NextStep, StageHistory, Stakeholder
+from dealcraft.errors import InvalidInput, NotFound
 from dealcraft.people.models import User
 from dealcraft.people.permissions import visible_deals
 from dealcraft.processes.services import active_process
 
 from .auth import caller
-from .pagination import page
+from .pagination import SortKey, page, parse_sort, sorted_page
 from .problems import PayloadTooLarge
+from .query import reject_unknown
 from .responses import responses
 from .schemas import (
+    DEAL_SORTS,
+    ActivityFilters,
     ActivityIn,
     ActivityOut,
+    ActivityPage,
     AdvanceConflictProblem,
     AdvanceIn,
     CloseIn,
@@ -37,15 +43,20 @@ from .schemas import (
     DealOut,
     DealPage,
     DealPatchIn,
+    EvidenceFilters,
     EvidenceIn,
     EvidenceOut,
+    EvidencePage,
     HistoryOut,
     NextStepIn,
+    NextStepPage,
+    PageFilters,
     QualificationIn,
     QualificationOut,
     ReopenIn,
     StakeholderIn,
     StakeholderOut,
+    StakeholderPage,
     Text,
     TransitionOut,
 )
@@ -55,6 +66,7 @@ from .serializers import (
     deal_rows,
     evidence_out,
     history_out,
+    next_step_record_out,
     qualification_out,
     stakeholder_out,
     transition_out,
@@ -66,9 +78,12 @@ MAX_ID = 2**63 - 1
 #: Room for the form fields and boundaries around an evidence file in a multipart body.
 FORM_OVERHEAD = 256 * 1024
 _ID_RE = re.compile(r"[0-9]{1,18}")
+_CURRENCY_RE = re.compile(r"[A-Z]{3}")
 _ETAG_RE = re.compile(r'(?:W/)?"?([0-9]{1,9})"?')
 
 DealId = PathEx[int, P(ge=1, le=MAX_ID, description="The deal's id.")]
+EvidenceId = PathEx[int, P(ge=1, le=MAX_ID, description="The evidence's id.")]
+ActivityId = PathEx[int, P(ge=1, le=MAX_ID, description="The activity's id.")]
 
 
 def _reload(deal: Deal) -> Deal:
@@ -112,13 +127,51 @@ def _etag(response: HttpResponse, deal: Deal) -> None:
 # ---------------------------------------------------------------------------- deals
 
 
+def _finite_decimal(raw: str) -> Decimal:
+    value = Decimal(raw)
+    if not value.is_finite():
+        raise ValueError("not a finite number")
+    return value
+
+
+def _aware_datetime(raw: str) -> datetime:
+    value = datetime.fromisoformat(raw)
+    if value.tzinfo is None:
+        raise ValueError("a cursor's moments carry their offset")
+    return value
+
+
+DEAL_SORT_KEYS = {
+    "id": SortKey("id", int),
+    "created_at": SortKey("created_at", _aware_datetime),
+    "updated_at": SortKey("updated_at", _aware_datetime),
+    "amount": SortKey("amount", _finite_decimal),
+    "expected_close": SortKey("expected_close", date.fromisoformat),
+    "name": SortKey("name", str),
+    "probability": SortKey("probability", int),
+}
+assert set(DEAL_SORT_KEYS) == set(DEAL_SORTS)
+
+
 @router.get("", response=responses({200: DealPage}, 422), summary="List deals")
 def list_deals(request: HttpRequest, filters: Query[DealFilters]) -> dict[str, Any]:
-    """Deals the caller may see, newest first, a page at a time."""
+    """Deals the caller may see, a page at a time: newest first, or in the `sort` order.
+    Every filter narrows the list; an unknown parameter, filter value or sort field is a
+    422 naming it."""
+    reject_unknown(request, DealFilters)
     user = caller(request)
+    key, descending = parse_sort(filters.sort, DEAL_SORT_KEYS)
     _, process = active_process()
-    rows = visible_deals(user, deal_rows(), visibility=process.settings.visibility)
+    # The page is chosen on the deals table alone (only the id and the sort field), then its
+    # deals are loaded with their related rows: joined into the first query, SQLite's planner
+    # may start from the owners and sort every visible deal to keep 50.
+    rows = visible_deals(user, Deal.objects.only("pk", key.field),
+                         visibility=process.settings.visibility)
     if filters.stage:
+        stages = [stage.key for stage in process.stages] + ["won", "lost"]
+        if filters.stage not in stages:
+            raise InvalidInput(f"'{filters.stage}' is not a stage of the active process; use "
+                               f"one of: {', '.join(stages)}", "stage")
         rows = rows.filter(stage=filters.stage)
     if filters.status:
         rows = rows.filter(status=filters.status)
@@ -127,8 +180,45 @@ def list_deals(request: HttpRequest, filters: Query[DealFilters]) -> dict[str, A
             rows = rows.filter(owner_id=int(filters.owner))
         else:
             rows = rows.filter(owner__username=filters.owner)
-    items, next_cursor = page(rows, cursor=filters.cursor, limit=filters.limit)
-    return {"items": [deal_out(d) for d in items], "next_cursor": next_cursor}
+    if filters.team_id is not None:
+        rows = rows.filter(team_id=filters.team_id)
+    if filters.account_id is not None:
+        rows = rows.filter(account_id=filters.account_id)
+    if filters.forecast_category:
+        rows = rows.filter(forecast_category=filters.forecast_category)
+    if filters.currency:
+        if not _CURRENCY_RE.fullmatch(filters.currency.upper()):
+            raise InvalidInput("currency is a three-letter ISO 4217 code", "currency")
+        rows = rows.filter(currency=filters.currency.upper())
+    _range(filters.expected_close_from, filters.expected_close_to, "expected_close")
+    if filters.expected_close_from is not None:
+        rows = rows.filter(expected_close__gte=filters.expected_close_from)
+    if filters.expected_close_to is not None:
+        rows = rows.filter(expected_close__lte=filters.expected_close_to)
+    _range(filters.amount_min, filters.amount_max, "amount")
+    if filters.amount_min is not None:
+        rows = rows.filter(amount__gte=filters.amount_min)
+    if filters.amount_max is not None:
+        rows = rows.filter(amount__lte=filters.amount_max)
+    if filters.updated_since is not None:
+        rows = rows.filter(updated_at__gte=_aware(filters.updated_since))
+    if key.field == "id" and descending:
+        # The default order keeps the cursors lists have always had.
+        chosen, next_cursor = page(rows, cursor=filters.cursor, limit=filters.limit)
+    else:
+        chosen, next_cursor = sorted_page(rows, key=key, descending=descending,
+                                          cursor=filters.cursor, limit=filters.limit)
+    loaded = deal_rows().in_bulk([deal.pk for deal in chosen])
+    return {"items": [deal_out(loaded[deal.pk]) for deal in chosen if deal.pk in loaded],
+            "next_cursor": next_cursor}
+
+
+def _range(low: Any, high: Any, name: str) -> None:
+    if low is not None and high is not None and low > high:
+        bound = "_to" if name == "expected_close" else "_max"
+        raise InvalidInput(f"{name}{bound} is before {name}"
+                           f"{'_from' if bound == '_to' else '_min'}; the range is empty",
+                           name + bound)
 
 
 @router.post("", response=responses({201: DealOut}, 422), summary="Create a deal")
@@ -310,6 +400,136 @@ def answer_qualification(request: HttpRequest, payload: QualificationIn,
         acting_user=caller(request), deal=deal_id, framework=payload.framework,
         criterion=payload.criterion, level=payload.level, evidence=payload.evidence)
     return qualification_out(answer)
+
+
+# ---------------------------------------------------------------------------- reading the records
+
+
+@router.get("/{deal_id}/stakeholders", response=responses({200: StakeholderPage}, 404, 422),
+            summary="List a deal's stakeholders")
+def list_stakeholders(request: HttpRequest, deal_id: DealId,
+                      filters: Query[PageFilters]) -> dict[str, Any]:
+    """The contacts named on the deal and their roles, most recently named first."""
+    reject_unknown(request, PageFilters)
+    deal = deal_services.get_deal_for(caller(request), deal_id)
+    rows = Stakeholder.objects.filter(deal=deal).select_related("contact__account", "added_by")
+    items, next_cursor = page(rows, cursor=filters.cursor, limit=filters.limit)
+    return {"items": [stakeholder_out(s) for s in items], "next_cursor": next_cursor}
+
+
+@router.get("/{deal_id}/activities", response=responses({200: ActivityPage}, 404, 422),
+            summary="List a deal's activities and tasks")
+def list_activities(request: HttpRequest, deal_id: DealId,
+                    filters: Query[ActivityFilters]) -> dict[str, Any]:
+    """Calls, emails, meetings, notes and tasks, newest first. `kind=task&open=true` gives
+    the tasks still to do."""
+    reject_unknown(request, ActivityFilters)
+    deal = deal_services.get_deal_for(caller(request), deal_id)
+    rows = Activity.objects.filter(deal=deal).select_related("owner")
+    if filters.kind:
+        rows = rows.filter(kind=filters.kind)
+    if filters.open is not None:
+        rows = rows.filter(done_at__isnull=filters.open)
+    items, next_cursor = page(rows, cursor=filters.cursor, limit=filters.limit)
+    return {"items": [activity_out(a) for a in items], "next_cursor": next_cursor}
+
+
+@router.post("/{deal_id}/activities/{activity_id}/complete",
+             response=responses({200: ActivityOut}, 404, 422),
+             summary="Mark a task or activity done")
+def complete_activity(request: HttpRequest, deal_id: DealId,
+                      activity_id: ActivityId) -> dict[str, Any]:
+    """Mark an open task (or any activity not done yet) done now; one already done is a 422
+    with `field: "activity"`."""
+    user = caller(request)
+    deal_services.get_deal_for(user, deal_id)
+    if not Activity.objects.filter(pk=activity_id, deal_id=deal_id).exists():
+        raise NotFound(f"deal {deal_id} has no activity {activity_id}")
+    activity = deal_services.complete_activity(acting_user=user, activity=activity_id)
+    activity = Activity.objects.select_related("owner").get(pk=activity.pk)
+    return activity_out(activity)
+
+
+@router.get("/{deal_id}/evidence", response=responses({200: EvidencePage}, 404, 422),
+            summary="List a deal's evidence")
+def list_evidence(request: HttpRequest, deal_id: DealId,
+                  filters: Query[EvidenceFilters]) -> dict[str, Any]:
+    """Notes, links and files recorded against exit criteria, newest first. A file's content
+    is at `/deals/{deal_id}/evidence/{evidence_id}/file`."""
+    reject_unknown(request, EvidenceFilters)
+    deal = deal_services.get_deal_for(caller(request), deal_id)
+    rows = Evidence.objects.filter(deal=deal).select_related("recorded_by")
+    if filters.criterion:
+        rows = rows.filter(criterion=filters.criterion)
+    items, next_cursor = page(rows, cursor=filters.cursor, limit=filters.limit)
+    return {"items": [evidence_out(e) for e in items], "next_cursor": next_cursor}
+
+
+def safe_filename(name: str) -> str:
+    """A file name fit for a Content-Disposition header: no path, no control or formatting
+    characters (which could split a header or disguise the extension), at most 150
+    characters."""
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name
+                   if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Zl", "Zp"))
+    name = name.strip().strip(".") or "evidence"
+    if len(name) > 150:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[:140] + dot + ext[:9]) if dot and len(ext) <= 9 else name[:150]
+    return name
+
+
+_FILE_RESPONSE = {200: {"description": "The file, as an attachment.",
+                        "content": {"application/octet-stream": {
+                            "schema": {"type": "string", "format": "binary"}}}}}
+
+
+@router.get("/{deal_id}/evidence/{evidence_id}/file", response=responses({200: None}, 404),
+            summary="Download an evidence file",
+            openapi_extra={"responses": _FILE_RESPONSE})
+def download_evidence(request: HttpRequest, deal_id: DealId,
+                      evidence_id: EvidenceId) -> FileResponse:
+    """The file of a `file` evidence, for those who may read the deal; always served as an
+    attachment (`Content-Disposition: attachment`), with `X-Content-Type-Options: nosniff`.
+    404 for evidence that is a note or a link, or whose file is gone."""
+    deal = deal_services.get_deal_for(caller(request), deal_id)
+    evidence = Evidence.objects.filter(pk=evidence_id, deal=deal).first()
+    if evidence is None:
+        raise NotFound(f"deal {deal_id} has no evidence {evidence_id}")
+    if evidence.kind != Evidence.Kind.FILE or not evidence.file:
+        raise NotFound(f"evidence {evidence_id} is a {evidence.get_kind_display().lower()}, "
+                       "not a file")
+    try:
+        handle = evidence.file.open("rb")
+    except FileNotFoundError:
+        raise NotFound(f"the file of evidence {evidence_id} is missing from storage") from None
+    response = FileResponse(handle, as_attachment=True,
+                            filename=safe_filename(evidence.file_name),
+                            content_type=evidence.content_type or "application/octet-stream")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@router.get("/{deal_id}/next-steps", response=responses({200: NextStepPage}, 404, 422),
+            summary="A deal's next step and its earlier ones")
+def list_next_steps(request: HttpRequest, deal_id: DealId,
+                    filters: Query[PageFilters]) -> dict[str, Any]:
+    """`current` is the deal's next step (or null); `items` every next step ever set on it,
+    newest first, a page at a time."""
+    reject_unknown(request, PageFilters)
+    deal = deal_services.get_deal_for(caller(request), deal_id)
+    rows = NextStep.objects.filter(deal=deal).select_related("owner", "set_by")
+    items, next_cursor = page(rows, cursor=filters.cursor, limit=filters.limit)
+    current = deal.next_step_id
+    current_row = next((s for s in items if s.pk == current), None)
+    if current is not None and current_row is None:
+        current_row = rows.filter(pk=current).first()
+    return {"current": (next_step_record_out(current_row, current_id=current)
+                        if current_row is not None else None),
+            "items": [next_step_record_out(s, current_id=current) for s in items],
+            "next_cursor": next_cursor}
 
 
 # ---------------------------------------------------------------------------- stage moves

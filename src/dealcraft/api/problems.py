@@ -46,9 +46,15 @@ TOO_MANY_REQUESTS = ProblemType("too-many-requests", "Too many requests", 429)
 RATE_LIMITED = ProblemType("rate-limited", "Rate limit exceeded", 429)
 SERVER_ERROR = ProblemType("server-error", "Internal server error", 500)
 
+IDEMPOTENCY_KEY_IN_USE = ProblemType("idempotency-key-in-use",
+                                     "Request with this key still running", 409)
+IDEMPOTENCY_KEY_REUSED = ProblemType("idempotency-key-reused",
+                                     "Idempotency key reused with another request", 422)
+
 ALL_TYPES = (BAD_REQUEST, UNAUTHENTICATED, NOT_ALLOWED, READ_ONLY_TOKEN, NOT_FOUND,
              METHOD_NOT_ALLOWED, EDIT_CONFLICT, GATE_REFUSED, TOO_LARGE, INVALID_INPUT,
-             INVALID_PROCESS, TOO_MANY_REQUESTS, RATE_LIMITED, SERVER_ERROR)
+             INVALID_PROCESS, TOO_MANY_REQUESTS, RATE_LIMITED, SERVER_ERROR,
+             IDEMPOTENCY_KEY_IN_USE, IDEMPOTENCY_KEY_REUSED)
 
 
 def problem(request: HttpRequest | None, kind: ProblemType, detail: str, *,

@@ -14,6 +14,7 @@ ERROR_SCHEMAS: dict[int, Any] = {
     409: ProblemDetails,
     413: TooLargeProblem,
     422: FieldProblem,
+    429: ProblemDetails,
     500: ProblemDetails,
 }
 
@@ -22,9 +23,9 @@ def responses(ok: dict[int, Any], *codes: int) -> dict[int, Any]:
     """`ok` (and any specific error schema in it) plus the listed error codes.
 
     Every operation may answer 400 (malformed request), 401 (no or bad token), 403 (a
-    read-only token writing, or not permitted) and 500.
+    read-only token writing, or not permitted), 429 (the token's rate limit) and 500.
     """
     out = dict(ok)
-    for code in (400, 401, 403, *codes, 500):
+    for code in (400, 401, 403, *codes, 429, 500):
         out.setdefault(code, ERROR_SCHEMAS[code])
     return dict(sorted(out.items()))

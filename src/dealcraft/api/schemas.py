@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
-from pydantic import AfterValidator, ConfigDict
+from pydantic import AfterValidator, BeforeValidator, ConfigDict
 
 
 def _strip_nul(value: str) -> str:
@@ -25,7 +26,24 @@ def _strip_nul_deep(value: Any) -> Any:
     return value
 
 
+_NUMBER_RE = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+
+
+def _not_a_timestamp(value: Any) -> Any:
+    # pydantic reads a number, or a string of one, as seconds since 1970 ("0.5" would be a
+    # moment in 1970); the API takes dates and times as ISO 8601 text, as it documents.
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float | Decimal) or (
+            isinstance(value, str) and _NUMBER_RE.fullmatch(value)):
+        raise ValueError("expected an ISO 8601 date or date-time (e.g. 2026-03-31), "
+                         "not a number")
+    return value
+
+
 Text = Annotated[str, AfterValidator(_strip_nul)]
+IsoDate = Annotated[date, BeforeValidator(_not_a_timestamp)]
+IsoDateTime = Annotated[datetime, BeforeValidator(_not_a_timestamp)]
 JsonObject = Annotated[dict[str, Any], AfterValidator(_strip_nul_deep)]
 DecimalString = Annotated[str, Field(examples=["48000.00"], pattern=r"^-?\d+\.\d{2}$")]
 
@@ -142,11 +160,36 @@ class DealPage(Schema):
         description="Pass as `cursor` to get the next page; null on the last page.")
 
 
+MAX_AMOUNT = Decimal("9999999999999999.99")
+DEAL_SORTS = ("id", "created_at", "updated_at", "amount", "expected_close", "name",
+              "probability")
+
+
 class DealFilters(Schema):
     stage: Text | None = Field(None, description="Stage key, or `won` / `lost`.")
     owner: Text | None = Field(None, description="The owner's username or id.")
+    team_id: int | None = Field(None, ge=1, le=2**63 - 1, description="The deal's team.")
+    account_id: int | None = Field(None, ge=1, le=2**63 - 1)
     status: Literal["open", "won", "lost"] | None = None
-    cursor: Text | None = Field(None, description="`next_cursor` of the previous page.")
+    forecast_category: Literal["pipeline", "best_case", "commit", "closed", "omitted"] | None \
+        = None
+    currency: Text | None = Field(None, description="ISO 4217 code, e.g. `EUR`.")
+    expected_close_from: IsoDate | None = Field(None,
+                                                description="Expected close on or after.")
+    expected_close_to: IsoDate | None = Field(None, description="Expected close on or before.")
+    amount_min: Decimal | None = Field(None, ge=0, le=MAX_AMOUNT, decimal_places=2,
+                                       description="Amount at least (in the deal's own "
+                                                   "currency).")
+    amount_max: Decimal | None = Field(None, ge=0, le=MAX_AMOUNT, decimal_places=2,
+                                       description="Amount at most.")
+    updated_since: IsoDateTime | None = Field(None, description="Changed at or after this "
+                                                             "moment (UTC unless an offset "
+                                                             "is given).")
+    sort: Text = Field("-id", description="One of " + ", ".join(DEAL_SORTS)
+                       + "; prefix `-` for descending. Ties are broken by id. "
+                       "Default `-id` (newest first).")
+    cursor: Text | None = Field(None, description="`next_cursor` of the previous page, with "
+                                                  "the same filters and sort.")
     limit: int = Field(50, ge=1, le=200)
 
 
@@ -154,7 +197,7 @@ class DealCreateIn(Input):
     name: Text
     amount: Decimal = Field(examples=["48000.00"])
     currency: Text = Field(examples=["EUR"])
-    expected_close: date
+    expected_close: IsoDate
     owner: Text | None = Field(None, description="Username; only managers and admins may "
                                                  "create deals for someone else.")
     account_id: int | None = None
@@ -167,7 +210,7 @@ class DealPatchIn(Input):
     name: Text | None = None
     amount: Decimal | None = None
     currency: Text | None = None
-    expected_close: date | None = None
+    expected_close: IsoDate | None = None
     owner: Text | None = Field(None, description="Username of the new owner.")
     account_id: int | None = Field(None, description="null removes the account.")
     forecast_category: Literal["pipeline", "best_case", "commit", "omitted"] | None = None
@@ -200,7 +243,7 @@ class EvidenceOut(Schema):
 
 class NextStepIn(Input):
     text: Text
-    due: date
+    due: IsoDate
     owner: Text | None = Field(None, description="Username; defaults to the deal's owner.")
     buyer_confirmed: bool = False
 
@@ -209,7 +252,7 @@ class ActivityIn(Input):
     kind: Text = Field(examples=["call"], description="call, email, meeting, note or task")
     subject: Text
     body: Text = ""
-    due_at: datetime | None = None
+    due_at: IsoDateTime | None = None
     done: bool | None = Field(None, description="Default: done now, except for tasks.")
 
 
@@ -223,6 +266,53 @@ class ActivityOut(Schema):
     due_at: datetime | None
     done_at: datetime | None
     created_at: datetime
+
+
+class ActivityPage(Schema):
+    items: list[ActivityOut]
+    next_cursor: str | None
+
+
+class ActivityFilters(Schema):
+    kind: Literal["call", "email", "meeting", "note", "task"] | None = None
+    open: bool | None = Field(None, description="true: only what is not done yet (open "
+                                                "tasks); false: only what is done.")
+    cursor: Text | None = Field(None, description="`next_cursor` of the previous page.")
+    limit: int = Field(50, ge=1, le=200)
+
+
+class EvidencePage(Schema):
+    items: list[EvidenceOut]
+    next_cursor: str | None
+
+
+class EvidenceFilters(Schema):
+    criterion: Text | None = Field(None, description="Only evidence for this exit criterion.")
+    cursor: Text | None = Field(None, description="`next_cursor` of the previous page.")
+    limit: int = Field(50, ge=1, le=200)
+
+
+class NextStepRecordOut(Schema):
+    id: int
+    deal_id: int
+    text: str
+    due: date
+    owner: str | None
+    buyer_confirmed: bool
+    set_by: str | None
+    set_at: datetime
+    current: bool = Field(description="True for the deal's current next step.")
+
+
+class NextStepPage(Schema):
+    current: NextStepRecordOut | None = Field(description="The deal's current next step.")
+    items: list[NextStepRecordOut] = Field(description="Every next step set, newest first.")
+    next_cursor: str | None
+
+
+class PageFilters(Schema):
+    cursor: Text | None = Field(None, description="`next_cursor` of the previous page.")
+    limit: int = Field(50, ge=1, le=200)
 
 
 class NewContactIn(Input):
@@ -262,6 +352,11 @@ class StakeholderOut(Schema):
     support: int
     added_by: str | None
     added_at: datetime
+
+
+class StakeholderPage(Schema):
+    items: list[StakeholderOut]
+    next_cursor: str | None
 
 
 class QualificationIn(Input):
@@ -347,7 +442,7 @@ class KeyName(Schema):
     name: str
 
 
-class CriterionOut(Schema):
+class ProcessCriterionOut(Schema):
     key: str
     kind: str
     label: str
@@ -380,7 +475,7 @@ class StageOut(Schema):
     gate: str
     guidance: list[str]
     next: list[str]
-    exit_criteria: list[CriterionOut]
+    exit_criteria: list[ProcessCriterionOut]
 
 
 class CustomFieldOut(Schema):
@@ -418,7 +513,7 @@ class QualificationSettingsOut(Schema):
 
 class WonOut(Schema):
     gate: str
-    criteria: list[CriterionOut]
+    criteria: list[ProcessCriterionOut]
     checkins_days: list[int]
 
 
@@ -515,7 +610,8 @@ class AccountIn(Input):
     name: Text
     domain: Text = ""
     industry: Text = ""
-    employees: int | None = Field(None, ge=0)
+    # The column is a 4-byte integer on PostgreSQL: a larger count is refused, not a 500.
+    employees: int | None = Field(None, ge=0, le=2_147_483_647)
     country: Text = Field("", description="ISO 3166 two-letter code")
 
 

@@ -17,6 +17,7 @@ from dealcraft.deals.models import (
     Activity,
     Deal,
     Evidence,
+    NextStep,
     QualificationAnswer,
     StageHistory,
     Stakeholder,
@@ -147,6 +148,20 @@ def activity_out(activity: Activity) -> dict[str, Any]:
         "due_at": activity.due_at,
         "done_at": activity.done_at,
         "created_at": activity.created_at,
+    }
+
+
+def next_step_record_out(step: NextStep, *, current_id: int | None) -> dict[str, Any]:
+    return {
+        "id": step.pk,
+        "deal_id": step.deal_id,
+        "text": step.text,
+        "due": step.due,
+        "owner": _username(step.owner),
+        "buyer_confirmed": step.buyer_confirmed,
+        "set_by": _username(step.set_by),
+        "set_at": step.set_at,
+        "current": step.pk == current_id,
     }
 
 

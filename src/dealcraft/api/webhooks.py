@@ -18,6 +18,7 @@ from dealcraft.webhooks.services import (
 
 from .auth import caller
 from .pagination import page
+from .query import reject_unknown
 from .responses import responses
 from .schemas import Input, Text
 
@@ -134,6 +135,7 @@ def remove_webhook(request: HttpRequest, webhook_id: int) -> dict[str, Any]:
 def list_deliveries(request: HttpRequest, webhook_id: int,
                     filters: Query[DeliveryFilters]) -> dict[str, Any]:
     """The delivery log, newest first (admins only)."""
+    reject_unknown(request, DeliveryFilters)
     endpoint = get_endpoint(acting_user=caller(request), endpoint_id=webhook_id)
     rows = endpoint.deliveries.all()
     if filters.status:

@@ -25,6 +25,10 @@ SIGN_IN_WINDOW = timedelta(minutes=15)
 #: How long a lock lasts, counted from the failure that reached the limit.
 SIGN_IN_LOCKOUT = timedelta(minutes=15)
 USER_AGENT_MAX = 200
+#: Attempts older than this count towards no lock (`sign_in_locked_until` never reads them).
+SIGN_IN_RETENTION = SIGN_IN_WINDOW + SIGN_IN_LOCKOUT
+#: At most this many expired attempts are deleted per sign-in, so pruning stays cheap.
+SIGN_IN_PRUNE_BATCH = 100
 
 
 def record(*, actor: Any, action: str, obj: models.Model, deal: Any = None,
@@ -103,7 +107,8 @@ def client_of(request: HttpRequest) -> Client:
 
 
 def record_sign_in(*, username: str, user: Any, outcome: str, client: Client) -> SignInAttempt:
-    """Count one sign-in attempt and write its audit row (`user.sign_in`, `…_failed`, …)."""
+    """Count one sign-in attempt and write its audit row (`user.sign_in`, `…_failed`, …);
+    attempts too old to matter are pruned on the way."""
     with transaction.atomic():
         attempt = SignInAttempt.objects.create(username=_normalise(username), ip=client.ip,
                                                outcome=outcome)
@@ -114,7 +119,30 @@ def record_sign_in(*, username: str, user: Any, outcome: str, client: Client) ->
         record(actor=user, action=action, obj=attempt,
                changes={"username": username[:150], "ip": client.ip or "",
                         "user_agent": client.user_agent[:USER_AGENT_MAX]})
+        prune_sign_in_attempts()
     return attempt
+
+
+def prune_sign_in_attempts(*, now: datetime | None = None,
+                           batch: int = SIGN_IN_PRUNE_BATCH) -> int:
+    """Delete up to `batch` of the oldest sign-in attempts that no lock depends on any more;
+    returns how many went.
+
+    Attempts exist only for throttling: the lasting record of each sign-in is its audit row
+    (`user.sign_in`, …), which stays. Called with every recorded attempt, so the table holds
+    about one throttling window of attempts; the work per call is bounded by `batch`, and
+    when nothing has expired it is one read of the oldest row.
+    """
+    cutoff = (now or timezone.now()) - SIGN_IN_RETENTION
+    oldest = SignInAttempt.objects.order_by("pk").values_list("at", flat=True).first()
+    if oldest is None or oldest > cutoff:
+        return 0
+    expired = [pk for pk, at in SignInAttempt.objects.order_by("pk")
+               .values_list("pk", "at")[:batch] if at <= cutoff]
+    # Attempts are append-only for everyone else; expiring them is this function's job alone,
+    # hence the base queryset's delete.
+    deleted, _ = models.QuerySet.delete(SignInAttempt.objects.filter(pk__in=expired))
+    return deleted
 
 
 def record_sign_out(*, user: Any, client: Client) -> AuditEvent | None:

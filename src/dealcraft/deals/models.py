@@ -46,6 +46,9 @@ class Deal(models.Model):
     status = models.CharField(max_length=4, choices=Status.choices, default=Status.OPEN)
     forecast_category = models.CharField(max_length=10, choices=ForecastCategory.choices,
                                          default=ForecastCategory.PIPELINE)
+    # Set when the owner chose the category: a stage change then keeps it instead of applying
+    # the stage's mapped category. Closing or reopening the deal clears it.
+    forecast_category_overridden = models.BooleanField(default=False, db_default=False)
     probability = models.PositiveSmallIntegerField(default=0)
     fields = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     process_version = models.ForeignKey("processes.ProcessVersion", null=True,
@@ -75,6 +78,8 @@ class Deal(models.Model):
             models.Index(fields=["owner", "status"]),
             models.Index(fields=["team", "status"]),
             models.Index(fields=["expected_close"]),
+            # API clients syncing changes: `updated_since` and `sort=-updated_at`.
+            models.Index(fields=["updated_at", "id"], name="deal_updated"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["external_source", "external_id"],

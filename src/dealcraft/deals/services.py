@@ -290,6 +290,8 @@ def update_deal(*, acting_user: User, deal: Deal | int, version: int | None,
                 raise InvalidInput("a closed deal's forecast category is closed",
                                    "forecast_category")
             put("forecast_category", category)
+            # The owner's choice is kept through later stage changes (see advance_stage).
+            put("forecast_category_overridden", True)
         if "probability" in changes:
             p = changes["probability"]
             if isinstance(p, bool) or not isinstance(p, int) or not 0 <= p <= 100:
@@ -580,11 +582,13 @@ def advance_stage(*, acting_user: User, deal: Deal | int, to: str, override_reas
             stage = process.stage(to)
             current.stage = to
             current.probability = stage.probability
-            current.forecast_category = stage.forecast_category
+            if not current.forecast_category_overridden:
+                current.forecast_category = stage.forecast_category
             current.stage_entered_at = timezone.now()
         current.process_version = proc_version
         _touch(current, ["stage", "status", "probability", "forecast_category",
-                         "stage_entered_at", "closed_at", "process_version"])
+                         "forecast_category_overridden", "stage_entered_at", "closed_at",
+                         "process_version"])
         _history(current, kind=kind, from_stage=from_stage, to_stage=to, by=acting_user,
                  version=proc_version, gate_result=gate_result,
                  override_reason=override_reason if not transition.allowed else "")
@@ -609,6 +613,7 @@ def _close(deal: Deal, status: str) -> None:
     deal.status = status
     deal.closed_at = timezone.now()
     deal.stage_entered_at = deal.closed_at
+    deal.forecast_category_overridden = False
     if status == Status.WON:
         deal.stage, deal.probability, deal.forecast_category = "won", 100, "closed"
     else:
@@ -646,8 +651,9 @@ def close_lost(*, acting_user: User, deal: Deal | int, reason: str, category: st
         current.lost_reason, current.lost_reason_category = reason, category
         current.process_version = proc_version
         _touch(current, ["stage", "status", "probability", "forecast_category",
-                         "stage_entered_at", "closed_at", "lost_reason", "lost_reason_category",
-                         "lost_from_stage", "process_version"])
+                         "forecast_category_overridden", "stage_entered_at", "closed_at",
+                         "lost_reason", "lost_reason_category", "lost_from_stage",
+                         "process_version"])
         _history(current, kind=StageHistory.Kind.LOST, from_stage=from_stage, to_stage="lost",
                  by=acting_user, version=proc_version,
                  gate_result={"reason": reason, "category": category})
@@ -684,7 +690,8 @@ def reopen_deal(*, acting_user: User, deal: Deal | int, reason: str, to: str = "
         # An open deal carries no loss; the `lost` history row keeps what it was.
         current.lost_reason = current.lost_reason_category = current.lost_from_stage = ""
         _touch(current, ["status", "stage", "closed_at", "probability", "forecast_category",
-                         "stage_entered_at", "process_version", "lost_reason",
+                         "forecast_category_overridden", "stage_entered_at",
+                         "process_version", "lost_reason",
                          "lost_reason_category", "lost_from_stage"])
         _history(current, kind=StageHistory.Kind.REOPEN, from_stage=from_status,
                  to_stage=target, by=acting_user, version=proc_version,

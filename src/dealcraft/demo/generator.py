@@ -75,6 +75,9 @@ CONVERSION = (0.70, 0.60, 0.55, 0.60, 0.65, 0.70)
 MEDIAN_SHARE = 0.6
 SIGMA = 0.55
 LOST_LINGER = 2.0  # deals that will be lost drag on before anyone admits it
+# A deal moved on with exit criteria unmet (overridden or warned past) converts less often in
+# every later stage: the process's criteria carry real signal for the criteria report.
+UNMET_PENALTY = 0.6
 SKIP_RATE = 0.05
 WARN_RATE = 0.12
 UPDATE_RATE = 0.15
@@ -541,10 +544,11 @@ class _DealStory:
         lognormal = self.rng.lognormvariate
         k = 0
         now = cal.now
+        shortfall = 1.0
         while True:
             stage = stages[k]
             duration = stage.median * factor * lognormal(0.0, SIGMA)
-            advances = r() < stage.conversion * skill
+            advances = r() < stage.conversion * skill * shortfall
             if not advances:
                 duration *= LOST_LINGER
             end = t + duration
@@ -593,6 +597,8 @@ class _DealStory:
                 self.stats["overridden"] += 1
             elif unmet:
                 self.stats["warned"] += 1
+            if unmet:
+                shortfall *= UNMET_PENALTY
             t = self.last = end
             if dst >= n:
                 self._won(end)

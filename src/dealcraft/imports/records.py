@@ -104,6 +104,10 @@ class SourceDeal:
     fields: dict[str, str] = field(default_factory=dict)
     file: str = ""
     row: int | None = None
+    #: When the deal entered its current stage, when the export says (Salesforce's
+    #: LastStageChangeDate); otherwise the importer takes it from the history. Optional and
+    #: last, so readers that do not set it keep working.
+    stage_entered_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -151,7 +155,14 @@ class SourceActivity:
 
 class SourceExport(Protocol):
     """A read export. Lists are small; deals and history are iterated, possibly more than once
-    (each call starts again from the files), so that a million deals never sit in memory."""
+    (each call starts again from the files), so that a million deals never sit in memory.
+
+    History is streamed in constant memory when each deal's rows come together (in any order
+    within the deal); an export whose history interleaves deals is grouped in memory instead.
+
+    Optionally a reader sets `path` (the folder or first file it read): the importer writes its
+    row-level error report next to it. (Read with getattr: readers without it still work.)
+    """
 
     source: str  # "salesforce", "hubspot", "pipedrive" or "csv": the external_source written
     stages: list[SourceStage]

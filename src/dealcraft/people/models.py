@@ -95,3 +95,31 @@ class RateWindow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.token_id} @ {self.window_start:%H:%M}: {self.count} ({self.writes} writes)"
+
+
+class IdempotentRequest(models.Model):
+    """A POST an API client sent with an `Idempotency-Key`, and the answer it got.
+
+    One row per token and key (a unique constraint, so two simultaneous requests with one
+    key cannot both do the work): `status` is null while the first request runs, then holds
+    the stored answer that a retry with the same key and body is given instead of doing the
+    work again. Rows older than a day no longer count and are pruned as new ones arrive.
+    """
+
+    token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    #: SHA-256 of the method, path, query, content type and body of the first request.
+    fingerprint = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    status = models.PositiveSmallIntegerField(null=True, blank=True)
+    content_type = models.CharField(max_length=100, blank=True, default="")
+    body = models.BinaryField(blank=True, default=b"")
+    headers = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["token", "key"], name="idempotency_key_per_token"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.token_id}:{self.key} → {self.status or 'running'}"

@@ -26,4 +26,8 @@ urlpatterns = [
     path("", include("dealcraft.web.workspaces.urls")),
     path("", include("dealcraft.web.tokens.urls")),
     path("", include("dealcraft.web.webhooks.urls")),
+    path("", include("dealcraft.web.exports.urls")),
+    path("", include("dealcraft.web.imports.urls")),
+    path("", include("dealcraft.web.forecast.urls")),
+    path("", include("dealcraft.web.reports.urls")),
 ]

@@ -1,0 +1,1 @@
+"""Moving data out of and back into dealcraft: exports, and backup and restore."""

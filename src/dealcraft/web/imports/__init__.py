@@ -1,0 +1,1 @@
+"""The import page for revenue operations: upload, mapping, preview, progress, result."""

@@ -1,0 +1,1 @@
+"""The report pages: `/reports/` and `/reports/<name>/`."""
