@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from dealcraft.audit.services import record
+from dealcraft.cleaning import clean_text
 from dealcraft.crm.models import Account, Contact
 from dealcraft.domain.gates import Transition, UnknownStage, check_transition
 from dealcraft.domain.process import ACTIVITY_KINDS, QUALIFICATION_LEVEL_MAX, Process
@@ -57,19 +58,6 @@ UPDATABLE = ("name", "account", "owner", "amount", "currency", "expected_close",
 
 
 # ---------------------------------------------------------------------------- helpers
-
-
-def _clean_text(value: Any, field: str, *, max_length: int, required: bool = True) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise InvalidInput(f"{field} must be text", field)
-    value = value.replace("\x00", "").strip()
-    if required and not value:
-        raise InvalidInput(f"{field} must not be empty", field)
-    if len(value) > max_length:
-        raise InvalidInput(f"{field} is longer than {max_length} characters", field)
-    return value
 
 
 def clean_amount(value: Any) -> Decimal:
@@ -114,7 +102,7 @@ def _clean_custom_fields(process: Process, values: Any) -> dict[str, Any]:
         if value is None or value == "":
             out[key] = None
         elif spec.type == "text":
-            out[key] = _clean_text(value, where, max_length=5000)
+            out[key] = clean_text(value, where, max_length=5000)
         elif spec.type == "number":
             if isinstance(value, bool):
                 raise InvalidInput(f"{where} must be a number", where)
@@ -209,7 +197,7 @@ def create_deal(*, acting_user: User, name: str, amount: Any, currency: str | No
         raise InvalidInput(f"owner {owner.username} is inactive", "owner")
     first = process.first_stage
     deal = Deal(
-        name=_clean_text(name, "name", max_length=255),
+        name=clean_text(name, "name", max_length=255),
         amount=clean_amount(amount),
         currency=clean_currency(currency or process.currency),
         expected_close=_clean_date(expected_close, "expected_close"),
@@ -218,9 +206,9 @@ def create_deal(*, acting_user: User, name: str, amount: Any, currency: str | No
         probability=first.probability,
         fields=_clean_custom_fields(process, fields or {}),
         process_version=version,
-        external_source=_clean_text(external_source, "external_source", max_length=30,
+        external_source=clean_text(external_source, "external_source", max_length=30,
                                     required=False),
-        external_id=_clean_text(external_id, "external_id", max_length=100, required=False),
+        external_id=clean_text(external_id, "external_id", max_length=100, required=False),
     )
     if deal.external_id and Deal.objects.filter(external_source=deal.external_source,
                                                 external_id=deal.external_id).exists():
@@ -261,7 +249,7 @@ def update_deal(*, acting_user: User, deal: Deal | int, version: int | None,
                 setattr(current, attr, value)
 
         if "name" in changes:
-            put("name", _clean_text(changes["name"], "name", max_length=255))
+            put("name", clean_text(changes["name"], "name", max_length=255))
         if "amount" in changes:
             put("amount", clean_amount(changes["amount"]))
         if "currency" in changes:
@@ -340,16 +328,16 @@ def record_evidence(*, acting_user: User, deal: Deal | int, criterion: str, kind
                             recorded_by=acting_user)
         if kind == "text":
             evidence.kind = Evidence.Kind.TEXT
-            evidence.text = _clean_text(text, "text", max_length=20000)
+            evidence.text = clean_text(text, "text", max_length=20000)
         elif kind == "link":
             evidence.kind = Evidence.Kind.LINK
-            url = _clean_text(url, "url", max_length=2000)
+            url = clean_text(url, "url", max_length=2000)
             try:
                 URLValidator(schemes=["http", "https"])(url)
             except ValidationError:
                 raise InvalidInput(f"{url!r} is not an http(s) link", "url") from None
             evidence.url = url
-            evidence.text = _clean_text(text, "text", max_length=20000, required=False)
+            evidence.text = clean_text(text, "text", max_length=20000, required=False)
         elif kind == "file":
             if file is None:
                 raise InvalidInput("a file is required", "file")
@@ -361,11 +349,11 @@ def record_evidence(*, acting_user: User, deal: Deal | int, criterion: str, kind
                 raise InvalidInput(f"files of type {ctype or 'unknown'} are not accepted; use "
                                    "PDF, text, CSV, images or Office documents", "file")
             evidence.kind = Evidence.Kind.FILE
-            evidence.file_name = _clean_text(file.name or "evidence", "file name",
+            evidence.file_name = clean_text(file.name or "evidence", "file name",
                                              max_length=255)
             evidence.content_type, evidence.size = ctype, file.size
             evidence.file.save(evidence.file_name, file, save=False)
-            evidence.text = _clean_text(text, "text", max_length=20000, required=False)
+            evidence.text = clean_text(text, "text", max_length=20000, required=False)
         else:
             raise InvalidInput("kind must be text, link or file", "kind")
         evidence.save()
@@ -383,7 +371,7 @@ def set_next_step(*, acting_user: User, deal: Deal | int, text: str, due: Any,
         current = _lock(deal)
         _require_edit(acting_user, current)
         step = NextStep.objects.create(
-            deal=current, text=_clean_text(text, "text", max_length=500),
+            deal=current, text=clean_text(text, "text", max_length=500),
             due=_clean_date(due, "due"), owner=owner or current.owner,
             buyer_confirmed=bool(buyer_confirmed), set_by=acting_user,
         )
@@ -409,8 +397,8 @@ def log_activity(*, acting_user: User, deal: Deal | int, kind: str, subject: str
         current = _lock(deal)
         _require_edit(acting_user, current)
         activity = Activity.objects.create(
-            deal=current, kind=kind, subject=_clean_text(subject, "subject", max_length=255),
-            body=_clean_text(body, "body", max_length=50000, required=False),
+            deal=current, kind=kind, subject=clean_text(subject, "subject", max_length=255),
+            body=clean_text(body, "body", max_length=50000, required=False),
             owner=acting_user, due_at=due_at, done_at=done_at if done else None,
         )
         current.updated_at = timezone.now()
@@ -517,7 +505,7 @@ def answer_qualification(*, acting_user: User, deal: Deal | int, framework: str,
         answer, _ = QualificationAnswer.objects.update_or_create(
             deal=current, framework=framework, criterion=criterion,
             defaults={"level": level, "answered_by": acting_user, "answered_at": timezone.now(),
-                      "evidence": _clean_text(evidence, "evidence", max_length=5000,
+                      "evidence": clean_text(evidence, "evidence", max_length=5000,
                                               required=False)})
         record(actor=acting_user, action="qualification.answer", obj=answer, deal=current,
                changes={"framework": framework, "criterion": criterion, "level": level})
@@ -544,9 +532,9 @@ def advance_stage(*, acting_user: User, deal: Deal | int, to: str, override_reas
     an admin) may pass `override_reason` to move anyway; the reason is kept in history.
     Moving back may need `reason`, per the process settings.
     """
-    override_reason = _clean_text(override_reason, "override_reason", max_length=2000,
+    override_reason = clean_text(override_reason, "override_reason", max_length=2000,
                                   required=False)
-    reason = _clean_text(reason, "reason", max_length=2000, required=False)
+    reason = clean_text(reason, "reason", max_length=2000, required=False)
     proc_version, process = active_process()
     with transaction.atomic():
         current = _lock(deal)
@@ -631,7 +619,7 @@ def close_won(*, acting_user: User, deal: Deal | int, override_reason: str = "",
 def close_lost(*, acting_user: User, deal: Deal | int, reason: str, category: str = "",
                version: int | None = None) -> Deal:
     """Close as lost, with a written reason; records the stage it was lost from."""
-    reason = _clean_text(reason, "reason", max_length=5000)
+    reason = clean_text(reason, "reason", max_length=5000)
     proc_version, process = active_process()
     categories = dict(process.lost_reasons)
     if category and category not in categories:
@@ -667,7 +655,7 @@ def close_lost(*, acting_user: User, deal: Deal | int, reason: str, category: st
 def reopen_deal(*, acting_user: User, deal: Deal | int, reason: str, to: str = "",
                 version: int | None = None) -> Deal:
     """Reopen a closed deal, by default in the stage it was lost from (or the last stage)."""
-    reason = _clean_text(reason, "reason", max_length=2000)
+    reason = clean_text(reason, "reason", max_length=2000)
     proc_version, process = active_process()
     with transaction.atomic():
         current = _lock(deal)

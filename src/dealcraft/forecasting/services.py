@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from dealcraft.audit.services import record
+from dealcraft.cleaning import clean_text
 from dealcraft.deals.models import Deal, Status
 from dealcraft.deals.services import clean_amount, clean_currency
 from dealcraft.domain import forecast as F
@@ -42,19 +43,6 @@ def clean_period(value: Any, *, today: date | None = None) -> F.Period:
     return period
 
 
-def _text(value: Any, field: str, *, required: bool) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise InvalidInput(f"{field} must be text", field)
-    value = value.replace("\x00", "").strip()
-    if required and not value:
-        raise InvalidInput(f"{field} must not be empty: say why", field)
-    if len(value) > NOTE_MAX:
-        raise InvalidInput(f"{field} is longer than {NOTE_MAX} characters", field)
-    return value
-
-
 def may_submit(user: Any) -> bool:
     """Reps make their own call from their own deals."""
     return bool(getattr(user, "is_authenticated", False) and user.is_active
@@ -83,7 +71,7 @@ def submit_forecast(*, acting_user: User, period: Any, amount: Any, currency: st
         submission = ForecastSubmission.objects.create(
             rep=acting_user, team_id=acting_user.team_id, period=quarter.label,
             currency=clean_currency(currency or process.currency), amount=clean_amount(amount),
-            note=_text(note, "note", required=False))
+            note=clean_text(note, "note", max_length=NOTE_MAX, required=False))
         record(actor=acting_user, action="forecast.submit", obj=submission,
                changes={"period": submission.period, "amount": submission.amount,
                         "currency": submission.currency, "note": submission.note})
@@ -107,7 +95,8 @@ def adjust_forecast(*, acting_user: User, rep: User | int, period: Any, amount: 
         adjustment = ForecastAdjustment.objects.create(
             rep=target, team_id=target.team_id, period=quarter.label,
             currency=clean_currency(currency or process.currency), amount=clean_amount(amount),
-            reason=_text(reason, "reason", required=True), by=acting_user)
+            reason=clean_text(reason, "reason", max_length=NOTE_MAX, when_empty="say why"),
+            by=acting_user)
         record(actor=acting_user, action="forecast.adjust", obj=adjustment,
                changes={"rep": target.username, "period": adjustment.period,
                         "amount": adjustment.amount, "currency": adjustment.currency,

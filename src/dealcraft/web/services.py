@@ -7,6 +7,7 @@ from typing import Any
 from django.db import transaction
 
 from dealcraft.audit.services import record
+from dealcraft.cleaning import clean_text
 from dealcraft.errors import InvalidInput, NotAllowed, NotFound
 
 from .models import SavedView
@@ -14,23 +15,12 @@ from .models import SavedView
 MAX_VIEWS_PER_USER = 50
 
 
-def _clean(value: Any, field: str, max_length: int, *, required: bool) -> str:
-    if not isinstance(value, str):
-        raise InvalidInput(f"{field} must be text", field)
-    value = value.replace("\x00", "").strip()
-    if required and not value:
-        raise InvalidInput(f"{field} must not be empty", field)
-    if len(value) > max_length:
-        raise InvalidInput(f"{field} is longer than {max_length} characters", field)
-    return value
-
-
 def save_view(*, acting_user: Any, name: str, query: str) -> SavedView:
     """Save the board's filters under a name; saving an existing name replaces its filters."""
     if not getattr(acting_user, "is_authenticated", False):
         raise NotAllowed("Sign in to save a view.")
-    name = _clean(name, "name", 100, required=True)
-    query = _clean(query, "query", 1000, required=False).lstrip("?")
+    name = clean_text(name, "name", max_length=100)
+    query = clean_text(query, "query", max_length=1000, required=False).lstrip("?")
     with transaction.atomic():
         view = SavedView.objects.select_for_update().filter(user=acting_user, name=name).first()
         if view is None:
