@@ -115,3 +115,16 @@ def test_the_account_can_be_set_and_cleared(org: Any, api_as: Any, make_deal: An
 
     assert set_.json()["account"] == "Umbrella"
     assert cleared.json()["account"] is None and cleared.json()["account_id"] is None
+
+
+def test_a_category_set_through_the_api_is_shown_as_the_owners_choice(org: Any, api_as: Any,
+                                                                      make_deal: Any) -> None:
+    deal = make_deal()
+    api = api_as(org.alice)
+    assert api.get(f"/deals/{deal.pk}").json()["forecast_category_overridden"] is False
+
+    response = api.patch(f"/deals/{deal.pk}", {"version": 1, "forecast_category": "commit"})
+
+    assert response.status_code == 200, response.content
+    assert response.json()["forecast_category"] == "commit"
+    assert response.json()["forecast_category_overridden"] is True

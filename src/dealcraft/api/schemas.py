@@ -123,6 +123,8 @@ class DealOut(Schema):
     currency: str
     expected_close: date
     forecast_category: str
+    forecast_category_overridden: bool = Field(
+        description="The owner chose the category; stage changes no longer set it.")
     probability: int
     next_step: NextStepOut | None
     stage_entered_at: datetime

@@ -56,6 +56,7 @@ def deal_out(deal: Deal) -> dict[str, Any]:
         "currency": deal.currency,
         "expected_close": deal.expected_close,
         "forecast_category": deal.forecast_category,
+        "forecast_category_overridden": deal.forecast_category_overridden,
         "probability": deal.probability,
         "next_step": None if step is None else {
             "text": step.text,
