@@ -162,7 +162,8 @@ def _problem_dict(p: Problem) -> dict[str, Any]:
 
 
 def format_problem(p: Problem) -> str:
-    where = f"{p.file or '-'}:{p.row if p.row is not None else 0}"
+    # A problem of the whole file, or counted over many rows, has no row to point at.
+    where = f"{p.file or '-'}" + (f":{p.row}" if p.row is not None else "")
     column = f" [{p.column}]" if p.column else ""
     value = f" (value: {p.value!r})" if p.value else ""
     kind = "error" if p.fatal else "warning"
