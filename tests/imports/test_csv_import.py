@@ -242,3 +242,42 @@ def test_a_mapping_file_with_mistakes_reports_each_with_its_line(tmp_path: Path)
     assert any("colour" in m for _, m in messages)
     assert any(line == 4 and "dmy or mdy" in m for line, m in messages)
     assert any(line == 5 and "planet" in m for line, m in messages)
+
+
+def test_history_times_in_every_iso_form_are_stored_as_the_same_moment(
+        db: Any, org: Any, tmp_path: Path) -> None:
+    """UTC cells are stored from their text, others through the datetime: both give the
+    moment the cell names (a zone-less cell is in the server's zone)."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from django.utils import timezone as dj_timezone
+
+    write(tmp_path / "deals.csv", "Id,Name,Stage,Owner,Close\nT-1,Timing,Won,alice,2024-07-01\n")
+    write(tmp_path / "history.csv",
+          "Id,At,Stage,Amount\n"
+          "T-1,2024-03-02T09:00:00.000Z,Open,100\n"
+          "T-1,2024-03-03T10:00:00+00:00,Open,200.5\n"
+          "T-1,2024-03-04T12:00:00+02:00,Open,300\n"
+          "T-1,2024-03-05 08:15:00,Open,300\n"
+          "T-1,2024-03-06T09:00:00.250Z,Open,300\n"
+          "T-1,2024-03-07T09:30:00Z,Won,300\n")
+    mapping = write(tmp_path / "map.yaml",
+                    "columns: {id: Id, name: Name, stage: Stage, owner: Owner, close_date: Close}\n"
+                    "stages: [Open, {name: Won, won: true}]\n"
+                    "history: {file: history.csv, columns: {deal: Id, at: At, stage: Stage, "
+                    "amount: Amount}}\n")
+    result = do_import(tmp_path / "deals.csv", mapping, org.olivia)
+    assert result.committed, result.problems
+    rows = list(StageHistory.objects.filter(deal__external_id="T-1").order_by("at").values_list(
+        "kind", "at", "amount", "expected_close"))
+    local = dj_timezone.get_current_timezone()
+    assert [(k, a, m) for k, a, m, _ in rows] == [
+        ("created", datetime(2024, 3, 2, 9, 0, tzinfo=UTC), Decimal("100.00")),
+        ("update", datetime(2024, 3, 3, 10, 0, tzinfo=UTC), Decimal("200.50")),
+        ("update", datetime(2024, 3, 4, 12, 0, tzinfo=timezone(timedelta(hours=2))),
+         Decimal("300.00")),
+        ("update", datetime(2024, 3, 5, 8, 15, tzinfo=local), Decimal("300.00")),
+        ("update", datetime(2024, 3, 6, 9, 0, 0, 250000, tzinfo=UTC), Decimal("300.00")),
+        ("won", datetime(2024, 3, 7, 9, 30, tzinfo=UTC), Decimal("300.00")),
+    ]
+    assert {str(close) for *_, close in rows} == {"2024-07-01"}

@@ -20,7 +20,7 @@ import queue
 import sys
 import time
 from collections import Counter
-from collections.abc import Generator, Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -45,6 +45,7 @@ from dealcraft.deals.models import (
     Stakeholder,
 )
 from dealcraft.errors import InvalidInput
+from dealcraft.imports.bulk import analyze, bulk_mode, defer_indexes
 from dealcraft.people.models import Team, User
 from dealcraft.people.services import add_team_manager, create_user
 from dealcraft.processes.services import active_process
@@ -55,8 +56,6 @@ from .generator import SEGMENTS, TABLE_FIELDS, Chunk, Spec, TeamSpec, generate, 
 MAX_DEALS = 10_000_000
 #: From this size on, rows are generated in a second process while this one writes.
 WORKER_FROM_DEALS = 50_000
-#: SQLite page cache during the build (KiB, as `PRAGMA cache_size` takes negative numbers).
-SQLITE_CACHE_KIB = 512 * 1024
 
 MODELS: dict[str, type[models.Model]] = {
     "account": Account,
@@ -118,7 +117,7 @@ def build_demo(*, deals: int = 5000, seed: int = 42, progress: bool = False,
                            "username")
     version, process = active_process()
     stats: Counter[str] = Counter()
-    with _bulk_mode(connection) as checks_disabled, transaction.atomic():
+    with bulk_mode(connection, sole_writer=True) as checks_disabled, transaction.atomic():
         logins, teams = _create_people()
         first = _allocate_ids(connection)
         spec = Spec(seed=seed, deals=deals, today=today, process=process,
@@ -126,7 +125,7 @@ def build_demo(*, deals: int = 5000, seed: int = 42, progress: bool = False,
                     first_account_id=first["account"], first_contact_id=first["contact"],
                     first_deal_id=first["deal"], first_next_step_id=first["next_step"])
         writer = _Writer(connection)
-        deferred = _defer_indexes(connection)
+        deferred = defer_indexes(connection, [MODELS[t] for t in TABLE_FIELDS])
         bar = tqdm(total=deals, unit=" deals", desc="demo company", file=sys.stderr,
                    disable=not progress, mininterval=0.5)
         chunks = contextlib.closing(_chunks(spec, parallel=deals >= WORKER_FROM_DEALS))
@@ -149,20 +148,10 @@ def build_demo(*, deals: int = 5000, seed: int = 42, progress: bool = False,
             "seed": seed, "deals": deals, "today": today.isoformat(),
             "seconds": round(elapsed, 1), "counts": counts,
         })
-    _analyze(connection)
+    analyze(connection)
     elapsed = time.perf_counter() - started
     return DemoResult(logins=logins, summary=_summary(counts, seed, elapsed), counts=counts,
                       elapsed=elapsed)
-
-
-def _analyze(conn: BaseDatabaseWrapper) -> None:
-    """Refresh the planner's statistics: after a bulk load they describe empty tables, and
-    the board's queries would scan whole tables instead of using their indexes."""
-    with conn.cursor() as cursor:
-        if conn.vendor == "sqlite":
-            # A sampled ANALYZE: good enough for the planner at a fraction of a full scan.
-            cursor.execute("PRAGMA analysis_limit = 1000")
-        cursor.execute("ANALYZE")
 
 
 def existing_demo() -> DemoResult | None:
@@ -274,61 +263,6 @@ class _Writer:
         for sql in self.conn.ops.sequence_reset_sql(no_style(),
                                                     [MODELS[t] for t in ALLOCATED]):
             cursor.execute(sql)
-
-
-def _defer_indexes(conn: BaseDatabaseWrapper) -> list[str]:
-    """Drop the bulk tables' secondary indexes, returning the SQL that recreates them.
-
-    Building an index once at the end, over all its rows, is faster than growing it row by
-    row, especially once it outgrows the page cache (measured in docs/performance.md). SQLite
-    only: its DDL is transactional, so a failed build brings the indexes back with
-    everything else.
-    """
-    if conn.vendor != "sqlite":
-        return []
-    tables = [MODELS[t]._meta.db_table for t in TABLE_FIELDS]
-    with conn.cursor() as cursor:
-        cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT "
-                       f"NULL AND tbl_name IN ({', '.join(['%s'] * len(tables))}) ORDER BY name",
-                       tables)
-        indexes = cursor.fetchall()
-        for name, _ in indexes:
-            cursor.execute(f"DROP INDEX {conn.ops.quote_name(name)}")
-    return [sql for _, sql in indexes]
-
-
-@contextlib.contextmanager
-def _bulk_mode(conn: BaseDatabaseWrapper) -> Iterator[bool]:
-    """Tune SQLite for one big write, restoring its settings afterwards.
-
-    Yields whether foreign-key enforcement was switched off; the caller then checks every
-    foreign key once, at the end, instead of on each row. Inside an enclosing transaction
-    (a test, or a caller's own) SQLite accepts none of these changes, and none are made.
-    """
-    if conn.vendor != "sqlite" or conn.in_atomic_block:
-        yield False
-        return
-    with conn.cursor() as cursor:
-        saved = {}
-        for pragma in ("synchronous", "cache_size", "journal_mode"):
-            cursor.execute(f"PRAGMA {pragma}")
-            saved[pragma] = str(cursor.fetchone()[0])
-        # A crash mid-build loses only the build, which is one transaction anyway.
-        cursor.execute("PRAGMA synchronous = OFF")
-        cursor.execute(f"PRAGMA cache_size = {-SQLITE_CACHE_KIB}")
-        if saved["journal_mode"].lower() == "wal":
-            # Pages appended to the file need no rollback journal, while WAL would write
-            # every page twice (log, then checkpoint). Stays WAL if another connection is open.
-            cursor.execute("PRAGMA journal_mode = DELETE")
-    disabled = conn.disable_constraint_checking()
-    try:
-        yield disabled
-    finally:
-        if disabled:
-            conn.enable_constraint_checking()
-        with conn.cursor() as cursor:
-            for pragma, value in saved.items():
-                cursor.execute(f"PRAGMA {pragma} = {value}")
 
 
 def _chunks(spec: Spec, *, parallel: bool) -> Generator[Chunk, None, None]:

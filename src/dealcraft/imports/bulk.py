@@ -130,25 +130,32 @@ def defer_indexes(conn: BaseDatabaseWrapper, models_: Sequence[type[models.Model
 
 
 @contextlib.contextmanager
-def bulk_mode(conn: BaseDatabaseWrapper) -> Iterator[bool]:
+def bulk_mode(conn: BaseDatabaseWrapper, *, sole_writer: bool = False) -> Iterator[bool]:
     """Tune SQLite for one big write and restore its settings afterwards; yields whether
     foreign-key enforcement was switched off (the caller then checks every foreign key once,
     at the end). Inside an enclosing transaction SQLite accepts none of this, and nothing is
     changed.
 
-    Only this connection's own settings change (`synchronous`, the page cache): the journal
-    stays WAL, so the server's other connections keep reading while the import writes, and
-    the import works while they are open (leaving WAL needs the database to itself)."""
+    By default only this connection's own settings change (`synchronous`, the page cache): the
+    journal stays WAL, so the server's other connections keep reading while the import writes,
+    and the import works while they are open (leaving WAL needs the database to itself).
+    `sole_writer` (the demo build, before anything serves the database) also leaves WAL for a
+    rollback journal while it writes: pages appended to the file need no journal, where WAL
+    would write every page twice (log, then checkpoint)."""
     if conn.vendor != "sqlite" or conn.in_atomic_block:
         yield False
         return
     with conn.cursor() as cursor:
         saved = {}
-        for pragma in ("synchronous", "cache_size"):
+        pragmas = ("synchronous", "cache_size") + (("journal_mode",) if sole_writer else ())
+        for pragma in pragmas:
             cursor.execute(f"PRAGMA {pragma}")
             saved[pragma] = str(cursor.fetchone()[0])
+        # A crash mid-write loses only that write, which is one transaction anyway.
         cursor.execute("PRAGMA synchronous = OFF")
         cursor.execute(f"PRAGMA cache_size = {-SQLITE_CACHE_KIB}")
+        if sole_writer and saved["journal_mode"].lower() == "wal":
+            cursor.execute("PRAGMA journal_mode = DELETE")
     disabled = conn.disable_constraint_checking()
     try:
         yield disabled
@@ -161,8 +168,10 @@ def bulk_mode(conn: BaseDatabaseWrapper) -> Iterator[bool]:
 
 
 def analyze(conn: BaseDatabaseWrapper) -> None:
-    """Refresh the planner's statistics after a big load."""
+    """Refresh the planner's statistics: after a bulk load they describe empty tables, and
+    list queries would scan whole tables instead of using their indexes."""
     with conn.cursor() as cursor:
         if conn.vendor == "sqlite":
+            # A sampled ANALYZE: good enough for the planner at a fraction of a full scan.
             cursor.execute("PRAGMA analysis_limit = 1000")
         cursor.execute("ANALYZE")

@@ -44,7 +44,7 @@ from dealcraft.audit.services import record
 from dealcraft.crm.models import Account, Contact
 from dealcraft.deals.models import Activity, Deal, NextStep, StageHistory, Stakeholder
 from dealcraft.domain.process import parse_process
-from dealcraft.errors import NotAllowed
+from dealcraft.errors import InvalidInput, NotAllowed
 from dealcraft.people.models import User
 from dealcraft.people.services import create_user
 from dealcraft.processes.models import ProcessVersion
@@ -498,18 +498,15 @@ class _Import:
             n += 1
             username = f"{base}{n}"
         first, _, last = (name or username).partition(" ")
+        source, external_id = (self.source, su.key) if su else ("", "")
         try:
             user = create_user(acting_user=self.actor, username=username, role="rep",
-                               first_name=first[:150], last_name=last[:150], email=email)
-        except Exception as exc:  # an address the people service refuses
-            from dealcraft.errors import InvalidInput
-            if not isinstance(exc, InvalidInput):
-                raise
+                               first_name=first[:150], last_name=last[:150], email=email,
+                               active=False, external_source=source, external_id=external_id)
+        except InvalidInput:  # an address the people service refuses: keep the person
             user = create_user(acting_user=self.actor, username=username, role="rep",
-                               first_name=first[:150], last_name=last[:150])
-        User.objects.filter(pk=user.pk).update(
-            is_active=False, external_source=self.source if su else "",
-            external_id=su.key[:100] if su else "")
+                               first_name=first[:150], last_name=last[:150],
+                               active=False, external_source=source, external_id=external_id)
         self.by_username[username.casefold()] = user.pk
         if email:
             self.by_email.setdefault(email.casefold(), user.pk)

@@ -70,8 +70,12 @@ def ensure_team(name: str, *, acting_user: Any = None) -> Team:
 def create_user(*, acting_user: Any, username: str, role: str, team: str | None = None,
                 password: str | None = None, first_name: str = "", last_name: str = "",
                 email: str = "", member_of: Team | None = None,
-                manages: tuple[Team, ...] = ()) -> User:
+                manages: tuple[Team, ...] = (), active: bool = True,
+                external_source: str = "", external_id: str = "") -> User:
     """Create a user with a role.
+
+    An inactive user (`active=False`) cannot sign in; imports create the owners an export
+    names but this site does not know that way, keeping the other system's id.
 
     `team` (a name, created when missing) is the console's shorthand: a manager given a team
     manages it, anyone else joins it. `member_of` and `manages` say the same explicitly, for
@@ -107,7 +111,9 @@ def create_user(*, acting_user: Any, username: str, role: str, team: str | None 
     with transaction.atomic():
         team_obj = ensure_team(team, acting_user=acting_user) if team else None
         user = User(username=username, role=role, first_name=first_name, last_name=last_name,
-                    email=email, is_staff=role == Role.ADMIN, is_superuser=role == Role.ADMIN)
+                    email=email, is_staff=role == Role.ADMIN, is_superuser=role == Role.ADMIN,
+                    is_active=active, external_source=external_source[:30],
+                    external_id=external_id[:100])
         if member_of is not None:
             user.team = member_of
         elif role != Role.MANAGER:
@@ -127,7 +133,7 @@ def create_user(*, acting_user: Any, username: str, role: str, team: str | None 
         if managed:
             user.managed_teams.add(*managed)
         record(actor=acting_user, action="user.create", obj=user,
-               changes={"username": username, "role": role,
+               changes={"username": username, "role": role, "active": active,
                         "team": user.team.name if user.team else (team or ""),
                         "manages": sorted(t.name for t in managed)})
     return user
