@@ -153,3 +153,9 @@ def test_deals_without_a_segment_count_once_for_the_team() -> None:
     assert cal.estimate("demo", "").source == "team"
     times = F.close_times([F.CloseTime("demo", "", 4.0)] * 3, min_sample=1)
     assert times.team["demo"] == (3, 4.0)
+
+
+@pytest.mark.parametrize("text", ["0000-Q1", "9999-Q4", "1899-Q4"])
+def test_a_quarter_whose_dates_cannot_exist_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="between 1900 and 9998"):
+        F.parse_period(text)

@@ -44,6 +44,7 @@ def test_only_reps_submit_a_call(org: Any, who: str) -> None:
 
 @pytest.mark.parametrize(("period", "message"), [
     ("2026-Q3", "has ended"), ("2028-Q1", "more than a year"), ("Q4", "quarter like"),
+    ("0000-Q1", "between 1900 and 9998"),
 ])
 def test_a_call_for_an_ended_far_or_malformed_quarter_is_refused(org: Any, period: str,
                                                                  message: str) -> None:

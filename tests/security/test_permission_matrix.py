@@ -221,6 +221,13 @@ API: dict[tuple[str, str], dict[str, str]] = {
                                                          ada=NOTFOUND),
     ("/api/v1/webhooks/{webhook_id}/deliveries", "GET"): expect(FORBIDDEN, anonymous=LOGIN,
                                                                 ada=NOTFOUND),
+    # Forecast calls as on /forecast/: viewers see no calls; reps call, managers adjust.
+    ("/api/v1/forecast/rollup", "GET"): expect(anonymous=LOGIN, vera=FORBIDDEN),
+    ("/api/v1/forecast/calls", "GET"): expect(anonymous=LOGIN, vera=FORBIDDEN),
+    ("/api/v1/forecast/calls", "POST"): expect(FORBIDDEN, anonymous=LOGIN, alice=OK, bob=OK,
+                                               charlie=OK),
+    ("/api/v1/forecast/adjustments", "POST"): expect(FORBIDDEN, anonymous=LOGIN, mona=OK,
+                                                     ada=OK),
 }
 
 # ------------------------------------------------------------------------------ request bodies
@@ -295,6 +302,9 @@ API_BODIES: dict[tuple[str, str], Any] = {
     ("/api/v1/teams/{team_id}/members", "POST"): {"user_id": 1},
     ("/api/v1/webhooks", "POST"): {"url": "https://example.com/hook",
                                    "events": ["deal.created"]},
+    ("/api/v1/forecast/calls", "POST"): {"amount": "1"},
+    ("/api/v1/forecast/adjustments", "POST"): {"rep": "alice", "amount": "1",
+                                               "reason": "Matrix"},
 }
 API_QUERIES: dict[tuple[str, str], dict[str, str]] = {
     (DEAL + "/gate", "GET"): {"to": "qualification"},

@@ -311,6 +311,7 @@ api.add_router("/webhooks", webhooks.router, tags=["webhooks"])
 api.add_router("/exports", transfer_api.router, tags=["exports"])
 api.add_router("", crm.router, tags=["accounts and contacts"])
 api.add_router("", people.router, tags=["users and teams"])
+api.add_router("/forecast", "dealcraft.api.forecast.router", tags=["forecast"])
 
 # Registered last so that it only catches what no operation matched.
 fallback = Router(auth=None)

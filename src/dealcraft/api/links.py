@@ -5,8 +5,10 @@ with the version it got, record its evidence, next step, activities and stakehol
 and make stage moves, close it and read its history; a created account feeds a new deal or
 contact; a logged activity can be completed; recorded evidence leads to the criterion's
 evidence, a webhook to its deliveries; a created user or team can be read and changed, and a
-team given members and managers. Links are declared by method and path and resolved to
-operation ids when the description is built; one whose operation does not exist is left out.
+team given members and managers; a forecast call or adjustment leads to the rep's calls of
+that quarter (and an adjustment to the quarter's roll-up). Links are declared by method and
+path and resolved to operation ids when the description is built; one whose operation does not
+exist is left out.
 """
 
 from __future__ import annotations
@@ -108,6 +110,19 @@ LINKS: dict[tuple[str, str, int], list[Link]] = {
              {"path.webhook_id": "$response.body#/id"}),
         Link("DeleteWebhook", "delete", "/api/v1/webhooks/{webhook_id}",
              {"path.webhook_id": "$response.body#/id"}),
+    ],
+    ("post", "/api/v1/forecast/calls", 201): [
+        Link("ListRepForecastCalls", "get", "/api/v1/forecast/calls",
+             {"query.rep": "$response.body#/rep/username",
+              "query.period": "$response.body#/period"}),
+    ],
+    ("post", "/api/v1/forecast/adjustments", 201): [
+        Link("ListAdjustedForecastCalls", "get", "/api/v1/forecast/calls",
+             {"query.rep": "$response.body#/rep/username",
+              "query.period": "$response.body#/period"}),
+        Link("ForecastRollupOfPeriod", "get", "/api/v1/forecast/rollup",
+             {"query.period": "$response.body#/period",
+              "query.currency": "$response.body#/currency"}),
     ],
 }
 

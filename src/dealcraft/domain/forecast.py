@@ -103,7 +103,10 @@ def parse_period(text: str) -> Period:
     match = PERIOD_RE.match(text.strip()) if isinstance(text, str) else None
     if not match:
         raise ValueError(f"period {text!r} is not a quarter like 2026-Q4")
-    return Period(int(match.group(1)), int(match.group(2)))
+    year = int(match.group(1))
+    if not 1900 <= year <= 9998:  # a quarter's dates, and the next one's, must exist
+        raise ValueError(f"period {text!r}: the year must be between 1900 and 9998")
+    return Period(year, int(match.group(2)))
 
 
 # ---------------------------------------------------------------------------- intervals
